@@ -1,0 +1,70 @@
+package csmsg
+
+import (
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// ParseJSON decodes a JSON push. It is [Parse] without the sniffing: a body
+// that is not a JSON object is [ErrMalformed].
+//
+// Keys match WeChat's spelling exactly (case-sensitively); unknown keys are
+// skipped whatever their value; for a repeated key the last one wins; null
+// is the zero value. MsgId may be a number of any size or a string and is
+// kept as the exact text; CreateTime may be a number or a string holding one.
+// A known key holding the wrong JSON type, or anything but whitespace after
+// the object, is ErrMalformed.
+func ParseJSON(body []byte) (Message, error) {
+	fs, err := decodeJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	return build(&fs, FormatJSON, body)
+}
+
+var errJSONNotObject = errors.New("not a JSON object")
+
+// decodeJSON is the reference JSON decoder, built on encoding/json: it
+// defines what a well-formed JSON push is and which value each known field
+// has.
+func decodeJSON(body []byte) (fields, error) {
+	var fs fields
+	if !utf8.Valid(body) {
+		return fs, malformed(errInvalidUTF8)
+	}
+	b := trimBOM(body)
+	if rest := trimLeft(b); len(rest) == 0 || rest[0] != '{' {
+		return fs, malformed(errJSONNotObject)
+	}
+	// A map keeps exact-case keys apart, and the last of a repeated key.
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fs, malformed(err)
+	}
+	for name, raw := range obj {
+		if f, ok := lookupField(name); ok {
+			val, ok := jsonValue(f, raw)
+			fs.set(f, val, !ok)
+		}
+	}
+	return fs, nil
+}
+
+// jsonValue returns the text of a known field's JSON value, and false if the
+// value has the wrong type for f.
+func jsonValue(f field, raw json.RawMessage) (string, bool) {
+	switch raw[0] {
+	case 'n': // null
+		return "", true
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", false
+		}
+		return s, true
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return string(raw), f.numeric()
+	}
+	return "", false
+}
