@@ -441,3 +441,29 @@ func TestFormatString(t *testing.T) {
 func isSentinel(err error) bool {
 	return errors.Is(err, ErrUnknownFormat) || errors.Is(err, ErrMalformed) || errors.Is(err, ErrEncrypted)
 }
+
+func isInvalidMessage(err error) bool { return errors.Is(err, ErrInvalidMessage) }
+
+// sameResult reports whether two parses agree: equal messages, or errors
+// matching the same sentinel.
+func sameResult(m1 Message, err1 error, m2 Message, err2 error) bool {
+	if err1 != nil || err2 != nil {
+		return err1 != nil && err2 != nil && sentinelOf(err1) == sentinelOf(err2)
+	}
+	return equalMessages(m1, m2)
+}
+
+// sentinelOf returns the sentinel err matches, or nil.
+func sentinelOf(err error) error {
+	for _, s := range []error{ErrUnknownFormat, ErrMalformed, ErrEncrypted, ErrInvalidMessage} {
+		if errors.Is(err, s) {
+			return s
+		}
+	}
+	return nil
+}
+
+// equalMessages compares two messages field by field.
+func equalMessages(a, b Message) bool {
+	return assert.ObjectsAreEqual(a, b)
+}
