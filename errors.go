@@ -30,3 +30,34 @@ var (
 	// Raw is empty or in another format.
 	ErrInvalidMessage = errors.New("csmsg: message cannot be marshalled")
 )
+
+// Sentinel errors of a [Receiver].
+var (
+	// ErrInvalidConfig means NewReceiver was given a Config it cannot use:
+	// no Token, an EncodingAESKey that is not 43 characters of base64 for a
+	// 32-byte key, a key without an AppID. Encrypt and Decrypt return it on
+	// a receiver without a key.
+	ErrInvalidConfig = errors.New("csmsg: invalid config")
+
+	// ErrInvalidSignature means the request is not signed by WeChat: a
+	// missing, repeated or wrong signature or msg_signature, a missing or
+	// malformed timestamp or nonce, or, at a receiver with a key, a request
+	// without encrypt_type=aes (no downgrade to plaintext).
+	ErrInvalidSignature = errors.New("csmsg: invalid signature")
+
+	// ErrExpired means the request is correctly signed but its timestamp is
+	// further from the receiver's clock than Config.Tolerance: a replay, or
+	// a clock that is badly off.
+	ErrExpired = errors.New("csmsg: timestamp outside the allowed window")
+
+	// ErrDecrypt means an Encrypt value did not decrypt: empty, not base64,
+	// not whole AES blocks, bad PKCS#7 padding, or a msg_len past the end.
+	ErrDecrypt = errors.New("csmsg: cannot decrypt")
+
+	// ErrAppIDMismatch means a payload decrypted but ends with an appid
+	// other than Config.AppID.
+	ErrAppIDMismatch = errors.New("csmsg: appid mismatch")
+
+	// ErrBodyTooLarge means the body is longer than Config.MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("csmsg: body too large")
+)

@@ -35,10 +35,10 @@ func Marshal(m Message, f Format) ([]byte, error) {
 	}
 	e := encoder{format: f}
 	e.open()
-	e.str(fToUserName, h.ToUserName)
-	e.str(fFromUserName, h.FromUserName)
-	e.int(fCreateTime, h.CreateTime)
-	e.str(fMsgType, h.MsgType)
+	e.str("ToUserName", h.ToUserName)
+	e.str("FromUserName", h.FromUserName)
+	e.int("CreateTime", h.CreateTime)
+	e.str("MsgType", h.MsgType)
 	for _, kv := range body {
 		if kv.f == fEvent && kv.v != event {
 			return nil, fmt.Errorf("%w: %T needs Event %q, not %q", ErrInvalidMessage, m, event, kv.v)
@@ -46,7 +46,7 @@ func Marshal(m Message, f Format) ([]byte, error) {
 		if kv.f == fMsgID {
 			e.msgID(kv.v)
 		} else {
-			e.str(kv.f, kv.v)
+			e.str(fieldNames[kv.f], kv.v)
 		}
 	}
 	e.close()
@@ -128,11 +128,11 @@ func (e *encoder) close() {
 	}
 }
 
-// name starts field f.
-func (e *encoder) name(f field) {
+// start starts the field named name: an element or a key.
+func (e *encoder) start(name string) {
 	if e.format == FormatXML {
 		e.buf = append(e.buf, '<')
-		e.buf = append(e.buf, fieldNames[f]...)
+		e.buf = append(e.buf, name...)
 		e.buf = append(e.buf, '>')
 		return
 	}
@@ -141,28 +141,28 @@ func (e *encoder) name(f field) {
 	}
 	e.n++
 	e.buf = append(e.buf, '"')
-	e.buf = append(e.buf, fieldNames[f]...)
+	e.buf = append(e.buf, name...)
 	e.buf = append(e.buf, '"', ':')
 }
 
-// end ends field f.
-func (e *encoder) end(f field) {
+// end ends the field named name.
+func (e *encoder) end(name string) {
 	if e.format == FormatXML {
 		e.buf = append(e.buf, '<', '/')
-		e.buf = append(e.buf, fieldNames[f]...)
+		e.buf = append(e.buf, name...)
 		e.buf = append(e.buf, '>')
 	}
 }
 
-// number writes f with a value that is already a canonical decimal number.
-func (e *encoder) number(f field, digits string) {
-	e.name(f)
+// number writes a field whose value is already a canonical decimal number.
+func (e *encoder) number(name, digits string) {
+	e.start(name)
 	e.buf = append(e.buf, digits...)
-	e.end(f)
+	e.end(name)
 }
 
-func (e *encoder) int(f field, v int64) {
-	e.number(f, strconv.FormatInt(v, 10))
+func (e *encoder) int(name string, v int64) {
+	e.number(name, strconv.FormatInt(v, 10))
 }
 
 // msgID writes MsgId: a bare number when it is a canonical decimal integer, a
@@ -171,9 +171,9 @@ func (e *encoder) msgID(v string) {
 	switch {
 	case v == "":
 	case isCanonicalUint(v):
-		e.number(fMsgID, v)
+		e.number(fieldNames[fMsgID], v)
 	default:
-		e.str(fMsgID, v)
+		e.str(fieldNames[fMsgID], v)
 	}
 }
 
@@ -190,25 +190,25 @@ func isCanonicalUint(s string) bool {
 	return true
 }
 
-// str writes f with a string value.
-func (e *encoder) str(f field, v string) {
+// str writes a field with a string value.
+func (e *encoder) str(name, v string) {
 	if e.err != nil {
 		return
 	}
 	if !utf8.ValidString(v) {
-		e.err = fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidMessage, fieldNames[f])
+		e.err = fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalidMessage, name)
 		return
 	}
-	e.name(f)
+	e.start(name)
 	if e.format == FormatXML {
 		if !e.cdata(v) {
-			e.err = fmt.Errorf("%w: %s holds a character XML cannot carry", ErrInvalidMessage, fieldNames[f])
+			e.err = fmt.Errorf("%w: %s holds a character XML cannot carry", ErrInvalidMessage, name)
 			return
 		}
 	} else {
 		e.jsonString(v)
 	}
-	e.end(f)
+	e.end(name)
 }
 
 // cdata writes v as CDATA sections. A "]]>" in v is split across two

@@ -1,0 +1,374 @@
+package csmsg
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Defaults of a Config's zero fields.
+const (
+	DefaultTolerance    = 5 * time.Minute
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// Config configures a [Receiver]. Only Token is required; set
+// EncodingAESKey and AppID for compatible and safe mode. The zero value of
+// every other field is a safe default.
+type Config struct {
+	// Token is the Token set in the mini program's message-push settings.
+	Token string
+
+	// EncodingAESKey is the 43-character key set beside the Token, for
+	// compatible and safe mode (兼容模式, 安全模式). Leave it empty in
+	// plaintext mode (明文模式). With a key, the receiver accepts only
+	// encrypted pushes.
+	EncodingAESKey string
+
+	// AppID is the appid every decrypted payload must end with: the mini
+	// program's appid, or, for a third-party platform receiving on its
+	// behalf, the platform's own. Required with a key.
+	AppID string
+
+	// PreviousEncodingAESKey, if set, is still accepted for decryption, so
+	// that no push is lost while the admin changes the key. Replies are
+	// always encrypted with EncodingAESKey.
+	PreviousEncodingAESKey string
+
+	// Tolerance is how far a request's timestamp may be from the
+	// receiver's clock, either way: 0 means DefaultTolerance (5 minutes);
+	// a negative value disables the check.
+	Tolerance time.Duration
+
+	// Now is the receiver's clock; nil means time.Now.
+	Now func() time.Time
+
+	// Rand supplies the 16 random bytes of each encryption; nil means
+	// crypto/rand. Tests set it to reproduce a ciphertext.
+	Rand io.Reader
+
+	// MaxBodyBytes bounds a push body: 0 means DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+
+	// Dedup remembers which pushes the Handler has handled, so that
+	// WeChat's retries are not handled twice: nil means a [MemoryDedup]
+	// with its defaults, which suits a backend of one instance. A backend
+	// of several instances should share one store across them.
+	Dedup Deduper
+
+	// DisableDedup turns deduplication off: every retry calls the
+	// HandlerFunc again.
+	DisableDedup bool
+
+	// Logger receives a line for each push the Handler refuses or fails;
+	// nil means nothing is logged. No line holds the Token, a key or a body.
+	Logger *slog.Logger
+}
+
+// Receiver verifies, decrypts and parses the pushes of one mini program
+// (or of one third-party platform). It is safe for concurrent use.
+type Receiver struct {
+	token     string
+	appID     string
+	key, prev *aesKey // nil in plaintext mode; prev nil unless rotating
+	tolerance time.Duration
+	now       func() time.Time
+	rand      io.Reader
+	maxBody   int64
+	dedup     Deduper // nil when disabled
+	logger    *slog.Logger
+}
+
+// NewReceiver checks cfg and returns a Receiver, or an error matching
+// [ErrInvalidConfig].
+func NewReceiver(cfg Config) (*Receiver, error) {
+	r := &Receiver{
+		token:     cfg.Token,
+		appID:     cfg.AppID,
+		tolerance: cfg.Tolerance,
+		now:       cfg.Now,
+		rand:      cfg.Rand,
+		maxBody:   cfg.MaxBodyBytes,
+		dedup:     cfg.Dedup,
+		logger:    cfg.Logger,
+	}
+	if r.token == "" {
+		return nil, fmt.Errorf("%w: Token is required", ErrInvalidConfig)
+	}
+	if cfg.EncodingAESKey != "" {
+		var err error
+		if r.key, err = parseKey("EncodingAESKey", cfg.EncodingAESKey); err != nil {
+			return nil, err
+		}
+		if r.appID == "" {
+			return nil, fmt.Errorf("%w: AppID is required with an EncodingAESKey", ErrInvalidConfig)
+		}
+	}
+	if cfg.PreviousEncodingAESKey != "" {
+		if r.key == nil {
+			return nil, fmt.Errorf("%w: PreviousEncodingAESKey without an EncodingAESKey", ErrInvalidConfig)
+		}
+		var err error
+		if r.prev, err = parseKey("PreviousEncodingAESKey", cfg.PreviousEncodingAESKey); err != nil {
+			return nil, err
+		}
+	}
+	if r.maxBody < 0 {
+		return nil, fmt.Errorf("%w: negative MaxBodyBytes", ErrInvalidConfig)
+	}
+	if r.maxBody == 0 {
+		r.maxBody = DefaultMaxBodyBytes
+	}
+	if r.tolerance == 0 {
+		r.tolerance = DefaultTolerance
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.rand == nil {
+		r.rand = rand.Reader
+	}
+	switch {
+	case cfg.DisableDedup:
+		r.dedup = nil
+	case r.dedup == nil:
+		r.dedup = &MemoryDedup{Now: r.now}
+	}
+	return r, nil
+}
+
+// VerifyURL checks the GET request WeChat sends when the admin saves the
+// push URL, and returns the echostr to answer with, verbatim. A bad
+// signature is [ErrInvalidSignature], a stale timestamp [ErrExpired], a
+// missing echostr [ErrMalformed].
+func (r *Receiver) VerifyURL(query url.Values) (echostr string, err error) {
+	if _, err := r.checkSignature(query, "signature"); err != nil {
+		return "", err
+	}
+	echostr = query.Get("echostr")
+	if echostr == "" {
+		return "", fmt.Errorf("%w: no echostr", ErrMalformed)
+	}
+	return echostr, nil
+}
+
+// Parse verifies and parses one push: query is the request's URL query and
+// body its body. It is the framework-agnostic core of [Receiver.Handler]:
+// with gin, echo or chi, call r.Parse(req.URL.Query(), body) yourself.
+//
+// In plaintext mode (no EncodingAESKey) the query's signature is checked and
+// the body parsed; an encrypted envelope is [ErrEncrypted]. With a key, the
+// request must say encrypt_type=aes and carry a msg_signature over the
+// body's Encrypt value; that is checked before anything else is read,
+// the payload is decrypted, its appid checked, and the decrypted message
+// parsed. The plaintext fields of a compatible-mode body are ignored, since
+// nothing signs them.
+//
+// The errors match [ErrBodyTooLarge], [ErrInvalidSignature], [ErrExpired],
+// [ErrDecrypt], [ErrAppIDMismatch], or those of [Parse].
+func (r *Receiver) Parse(query url.Values, body []byte) (Message, error) {
+	p, err := r.parse(query, body)
+	return p.msg, err
+}
+
+// ParseRequest is [Receiver.Parse] of an *http.Request. It reads at most
+// MaxBodyBytes of the body; a longer one is [ErrBodyTooLarge].
+func (r *Receiver) ParseRequest(req *http.Request) (Message, error) {
+	body, err := r.readBody(req)
+	if err != nil {
+		return nil, err
+	}
+	return r.Parse(req.URL.Query(), body)
+}
+
+// push is a verified, parsed push and what a reply to it needs.
+type push struct {
+	msg       Message
+	format    Format // the body's format, which a reply uses
+	encrypted bool   // whether a reply must be encrypted
+	nonce     string // the request's nonce, which an encrypted reply echoes
+}
+
+func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
+	if int64(len(body)) > r.maxBody {
+		return push{}, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
+	}
+	if r.key == nil {
+		nonce, err := r.checkSignature(query, "signature")
+		if err != nil {
+			return push{}, err
+		}
+		msg, err := Parse(body)
+		if errors.Is(err, ErrEncrypted) {
+			err = fmt.Errorf("%w: set Config.EncodingAESKey to receive compatible and safe mode pushes", ErrEncrypted)
+		}
+		if err != nil {
+			return push{}, err
+		}
+		f, _ := sniff(body)
+		return push{msg: msg, format: f, nonce: nonce}, nil
+	}
+
+	if query.Get("encrypt_type") != "aes" {
+		return push{}, fmt.Errorf("%w: no encrypt_type=aes, and the receiver has a key", ErrInvalidSignature)
+	}
+	encrypt, f, err := readEnvelope(body)
+	if err != nil {
+		return push{}, err
+	}
+	nonce, err := r.checkSignature(query, "msg_signature", encrypt)
+	if err != nil {
+		return push{}, err
+	}
+	plain, err := r.decrypt([]byte(encrypt))
+	if err != nil {
+		return push{}, err
+	}
+	msg, err := Parse(plain)
+	if err != nil {
+		return push{}, err
+	}
+	return push{msg: msg, format: f, encrypted: true, nonce: nonce}, nil
+}
+
+// readBody reads req's body, up to MaxBodyBytes.
+func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
+	if req.ContentLength > r.maxBody {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
+	}
+	if req.Body == nil {
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, r.maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
+	}
+	if int64(len(body)) > r.maxBody {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
+	}
+	return body, nil
+}
+
+// queryParam returns the one non-empty value of a signed query parameter.
+func queryParam(query url.Values, name string) (string, error) {
+	switch v := query[name]; {
+	case len(v) == 0 || v[0] == "":
+		return "", fmt.Errorf("%w: no %s", ErrInvalidSignature, name)
+	case len(v) > 1:
+		return "", fmt.Errorf("%w: more than one %s", ErrInvalidSignature, name)
+	default:
+		return v[0], nil
+	}
+}
+
+// checkSignature checks the query parameter sigParam, a signature over the
+// Token, the timestamp, the nonce and extra, and then the timestamp's age.
+// It returns the nonce.
+func (r *Receiver) checkSignature(query url.Values, sigParam string, extra ...string) (nonce string, err error) {
+	sig, err := queryParam(query, sigParam)
+	if err != nil {
+		return "", err
+	}
+	timestamp, err := queryParam(query, "timestamp")
+	if err != nil {
+		return "", err
+	}
+	if nonce, err = queryParam(query, "nonce"); err != nil {
+		return "", err
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
+	}
+	if !signatureEqual(Signature(r.token, timestamp, nonce, extra...), sig) {
+		return "", fmt.Errorf("%w: %s does not match", ErrInvalidSignature, sigParam)
+	}
+	if r.tolerance > 0 {
+		// Whole seconds on both sides; Sub saturates, so no timestamp overflows.
+		now := time.Unix(r.now().Unix(), 0)
+		if d := time.Unix(ts, 0).Sub(now); d > r.tolerance || d < -r.tolerance {
+			return "", fmt.Errorf("%w: timestamp is %v from the receiver's clock", ErrExpired, d)
+		}
+	}
+	return nonce, nil
+}
+
+// Encrypt encrypts a reply message in WeChat's layout (16 random bytes,
+// length, message, AppID, PKCS#7 padding to 32 bytes) with the current
+// EncodingAESKey, and returns it in base64. With Config.Rand fixed it is
+// deterministic. A receiver without a key returns [ErrInvalidConfig].
+func (r *Receiver) Encrypt(plain []byte) (string, error) {
+	if r.key == nil {
+		return "", fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
+	}
+	return r.key.seal(r.rand, plain, r.appID)
+}
+
+// Decrypt decrypts an Encrypt value and returns the message it holds, after
+// checking that the payload ends with the receiver's AppID. It tries the
+// current EncodingAESKey, then the previous one if set. Every failure is
+// [ErrDecrypt] or [ErrAppIDMismatch]; a receiver without a key returns
+// [ErrInvalidConfig].
+func (r *Receiver) Decrypt(encrypt string) ([]byte, error) {
+	if r.key == nil {
+		return nil, fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
+	}
+	return r.decrypt([]byte(encrypt))
+}
+
+func (r *Receiver) decrypt(encrypt []byte) ([]byte, error) {
+	ct, err := decodeBase64(encrypt)
+	if err != nil {
+		return nil, err
+	}
+	var spare []byte // the ciphertext again, for the previous key
+	if r.prev != nil {
+		spare = append([]byte(nil), ct...)
+	}
+	msg, err := r.openWith(r.key, ct)
+	if err != nil && r.prev != nil {
+		if m, err2 := r.openWith(r.prev, spare); err2 == nil {
+			return m, nil
+		}
+	}
+	return msg, err
+}
+
+// openWith decrypts ct with k and checks the appid.
+func (r *Receiver) openWith(k *aesKey, ct []byte) ([]byte, error) {
+	msg, appID, err := k.open(ct)
+	if err != nil {
+		return nil, err
+	}
+	if string(appID) != r.appID {
+		return nil, ErrAppIDMismatch
+	}
+	return msg, nil
+}
+
+// readEnvelope reads the Encrypt value of a push body, and its format.
+func readEnvelope(body []byte) (encrypt string, f Format, err error) {
+	f, err = sniff(body)
+	if err != nil {
+		return "", 0, err
+	}
+	var fs fields
+	if f == FormatXML {
+		fs, err = decodeXML(body)
+	} else {
+		fs, err = decodeJSON(body)
+	}
+	if err != nil {
+		return "", 0, err
+	}
+	if err := fs.check(fEncrypt); err != nil {
+		return "", 0, err
+	}
+	return fs.val[fEncrypt], f, nil
+}
