@@ -19,6 +19,19 @@ const (
 	ModeSafe                   // 安全模式: only ToUserName and Encrypt
 )
 
+// String returns "plaintext", "compatible", "safe", or "Mode(n)".
+func (m Mode) String() string {
+	switch m {
+	case ModePlaintext:
+		return "plaintext"
+	case ModeCompatible:
+		return "compatible"
+	case ModeSafe:
+		return "safe"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
 // SignPush builds what WeChat would send to r's URL for a push body (a
 // plaintext message, such as [Marshal] writes) in the given mode: the URL
 // query and the request body, signed with r's Token, timestamped with r's
