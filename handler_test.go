@@ -1,0 +1,377 @@
+package csmsg
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// textPush returns a signed push of testdata/text.<ext> in mode, from a
+// receiver like r's (its Token, key and clock).
+func textPush(t *testing.T, r *Receiver, ext string, mode Mode) (url.Values, []byte) {
+	t.Helper()
+	body, err := os.ReadFile("testdata/text" + ext)
+	require.NoError(t, err)
+	q, push, err := r.SignPush(body, mode)
+	require.NoError(t, err)
+	return q, push
+}
+
+func TestHandlerStatus(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	q, body := textPush(t, r, ".json", ModePlaintext)
+	failing := r.Handler(func(context.Context, Message) (*Reply, error) { return nil, errors.New("database down") })
+	ok := r.Handler(func(context.Context, Message) (*Reply, error) { return nil, nil })
+
+	w := serve(failing, http.MethodPost, q, body)
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.Equal(t, "Internal Server Error\n", w.Body.String())
+
+	w = serve(ok, http.MethodPost, q, body)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "success", w.Body.String())
+	assert.Equal(t, "text/plain; charset=utf-8", w.Header().Get("Content-Type"))
+
+	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodHead, http.MethodPatch, http.MethodOptions} {
+		w := serve(ok, method, q, body)
+		assert.Equal(t, http.StatusMethodNotAllowed, w.Code, method)
+		assert.Equal(t, "GET, POST", w.Header().Get("Allow"), method)
+	}
+
+	// A ContentLength over the limit is refused before the body is read.
+	small := newReceiver(t, false, hostileNow, func(c *Config) { c.MaxBodyBytes = 10 })
+	req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body))
+	w = httptest.NewRecorder()
+	small.Handler(nil).ServeHTTP(w, req)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+}
+
+// counter is a HandlerFunc that counts its calls and answers with reply.
+type counter struct {
+	calls atomic.Int32
+	reply func(Message) *Reply
+	err   error
+}
+
+func (c *counter) handle(_ context.Context, m Message) (*Reply, error) {
+	c.calls.Add(1)
+	if c.reply != nil {
+		return c.reply(m), c.err
+	}
+	return nil, c.err
+}
+
+func TestHandlerDedup(t *testing.T) {
+	for _, mode := range []Mode{ModePlaintext, ModeSafe} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := newReceiver(t, mode == ModeSafe, hostileNow, nil)
+			var c counter
+			h := r.Handler(c.handle)
+			// Each retry is signed anew (another nonce), as WeChat does.
+			for i := 0; i < 3; i++ {
+				q, body := textPush(t, r, ".xml", mode)
+				w := serve(h, http.MethodPost, q, body)
+				assert.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, "success", w.Body.String())
+			}
+			assert.Equal(t, int32(1), c.calls.Load())
+
+			// Another message of the same user is not a retry.
+			other := []byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"text","Content":"again","MsgId":6054768590064713799}`)
+			q, body, err := r.SignPush(other, mode)
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+			assert.Equal(t, int32(2), c.calls.Load())
+		})
+	}
+}
+
+func TestHandlerRetryAfterFailure(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	c := counter{err: errors.New("transient")}
+	h := r.Handler(c.handle)
+	q, body := textPush(t, r, ".json", ModePlaintext)
+
+	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, q, body).Code)
+	assert.Equal(t, http.StatusInternalServerError, serve(h, http.MethodPost, q, body).Code)
+	c.err = nil
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	assert.Equal(t, int32(3), c.calls.Load(), "two failures and one success; the last retry is a duplicate")
+}
+
+func TestHandlerRetryAfterPanic(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	var calls atomic.Int32
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		if calls.Add(1) == 1 {
+			panic("bug")
+		}
+		return nil, nil
+	})
+	q, body := textPush(t, r, ".json", ModePlaintext)
+	assert.Panics(t, func() { serve(h, http.MethodPost, q, body) })
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	assert.Equal(t, int32(2), calls.Load())
+}
+
+// signalingDedup tells when an Acquire starts.
+type signalingDedup struct {
+	Deduper
+	acquiring chan struct{}
+}
+
+func (d *signalingDedup) Acquire(ctx context.Context, key string) (bool, error) {
+	d.acquiring <- struct{}{}
+	return d.Deduper.Acquire(ctx, key)
+}
+
+// TestHandlerRetryWhileRunning sends a retry while the first attempt is
+// still in the HandlerFunc: the retry waits for it, and handles the push
+// itself if the first attempt fails.
+func TestHandlerRetryWhileRunning(t *testing.T) {
+	for _, firstFails := range []bool{true, false} {
+		t.Run("first fails "+strconv.FormatBool(firstFails), func(t *testing.T) {
+			d := &signalingDedup{Deduper: &MemoryDedup{}, acquiring: make(chan struct{}, 2)}
+			r := newReceiver(t, false, hostileNow, func(c *Config) { c.Dedup = d })
+			started, proceed := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			h := r.Handler(func(context.Context, Message) (*Reply, error) {
+				if calls.Add(1) == 1 {
+					close(started)
+					<-proceed
+					if firstFails {
+						return nil, errors.New("first attempt fails")
+					}
+				}
+				return nil, nil
+			})
+			q, body := textPush(t, r, ".xml", ModePlaintext)
+
+			first := make(chan int)
+			go func() { first <- serve(h, http.MethodPost, q, body).Code }()
+			<-d.acquiring
+			<-started
+			second := make(chan *httptest.ResponseRecorder)
+			go func() { second <- serve(h, http.MethodPost, q, body) }()
+			<-d.acquiring // the retry is at the dedup store, which holds it
+			close(proceed)
+
+			w := <-second
+			if firstFails {
+				assert.Equal(t, http.StatusInternalServerError, <-first)
+				assert.Equal(t, int32(2), calls.Load(), "the retry handled the push")
+			} else {
+				assert.Equal(t, http.StatusOK, <-first)
+				assert.Equal(t, int32(1), calls.Load(), "the retry did not")
+			}
+			assert.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, "success", w.Body.String())
+		})
+	}
+}
+
+func TestHandlerRetryGivesUpWaiting(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	started, proceed := make(chan struct{}), make(chan struct{})
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		close(started)
+		<-proceed
+		return nil, nil
+	})
+	q, body := textPush(t, r, ".xml", ModePlaintext)
+	first := make(chan int)
+	go func() { first <- serve(h, http.MethodPost, q, body).Code }()
+	<-started
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), bytes.NewReader(body)).WithContext(ctx)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+
+	close(proceed)
+	assert.Equal(t, http.StatusOK, <-first)
+}
+
+func TestHandlerConcurrentDuplicates(t *testing.T) {
+	r := newReceiver(t, true, hostileNow, nil)
+	var calls atomic.Int32
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		calls.Add(1)
+		time.Sleep(10 * time.Millisecond) // let the duplicates pile up
+		return nil, nil
+	})
+	q, body := textPush(t, r, ".json", ModeSafe)
+	const n = 32
+	codes := make([]int, n)
+	bodies := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			w := serve(h, http.MethodPost, q, body)
+			codes[i], bodies[i] = w.Code, w.Body.String()
+		}(i)
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load())
+	for i := range codes {
+		assert.Equal(t, http.StatusOK, codes[i])
+		assert.Equal(t, "success", bodies[i])
+	}
+}
+
+func TestHandlerDedupDisabled(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, func(c *Config) { c.DisableDedup = true })
+	var c counter
+	h := r.Handler(c.handle)
+	q, body := textPush(t, r, ".xml", ModePlaintext)
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	}
+	assert.Equal(t, int32(3), c.calls.Load())
+}
+
+// failingDedup is a shared store that is down.
+type failingDedup struct{ acquireErr, releaseErr error }
+
+func (d failingDedup) Acquire(context.Context, string) (bool, error) { return false, d.acquireErr }
+func (d failingDedup) Release(context.Context, string, bool) error   { return d.releaseErr }
+
+func TestHandlerDedupStoreErrors(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	q, body := textPush(t, newReceiver(t, false, hostileNow, nil), ".xml", ModePlaintext)
+
+	r := newReceiver(t, false, hostileNow, func(c *Config) {
+		c.Dedup, c.Logger = failingDedup{acquireErr: errors.New("redis down")}, logger
+	})
+	var c counter
+	assert.Equal(t, http.StatusServiceUnavailable, serve(r.Handler(c.handle), http.MethodPost, q, body).Code)
+	assert.Equal(t, int32(0), c.calls.Load())
+
+	r = newReceiver(t, false, hostileNow, func(c *Config) {
+		c.Dedup, c.Logger = failingDedup{releaseErr: errors.New("redis down")}, logger
+	})
+	assert.Equal(t, http.StatusOK, serve(r.Handler(c.handle), http.MethodPost, q, body).Code)
+	assert.Equal(t, int32(1), c.calls.Load())
+	assert.Contains(t, logs.String(), "releasing a dedup key: redis down")
+}
+
+// transferXML and transferJSON are the transfer reply to testdata/text.*,
+// at the receiver's clock.
+const (
+	transferXML  = `<xml><ToUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></ToUserName><FromUserName><![CDATA[gh_97417a04a28d]]></FromUserName><CreateTime>1714112445</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>`
+	transferJSON = `{"ToUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","FromUserName":"gh_97417a04a28d","CreateTime":1714112445,"MsgType":"transfer_customer_service"}`
+)
+
+// replyEnvelope is an encrypted reply, decoded independently of the code
+// under test.
+type replyEnvelope struct {
+	Encrypt      string `xml:"Encrypt" json:"Encrypt"`
+	MsgSignature string `xml:"MsgSignature" json:"MsgSignature"`
+	TimeStamp    int64  `xml:"TimeStamp" json:"TimeStamp"`
+	Nonce        string `xml:"Nonce" json:"Nonce"`
+}
+
+func TestHandlerTransfer(t *testing.T) {
+	cases := []struct {
+		ext         string
+		mode        Mode
+		contentType string
+		want        string
+	}{
+		{".xml", ModePlaintext, "application/xml; charset=utf-8", transferXML},
+		{".json", ModePlaintext, "application/json; charset=utf-8", transferJSON},
+		{".xml", ModeSafe, "application/xml; charset=utf-8", transferXML},
+		{".json", ModeSafe, "application/json; charset=utf-8", transferJSON},
+		{".xml", ModeCompatible, "application/xml; charset=utf-8", transferXML},
+	}
+	for _, tc := range cases {
+		t.Run(tc.mode.String()+tc.ext, func(t *testing.T) {
+			r := newReceiver(t, tc.mode != ModePlaintext, hostileNow, nil)
+			q, body := textPush(t, r, tc.ext, tc.mode)
+			w := serve(r.Handler(func(_ context.Context, m Message) (*Reply, error) { return Transfer(m), nil }), http.MethodPost, q, body)
+			require.Equal(t, http.StatusOK, w.Code)
+			assert.Equal(t, tc.contentType, w.Header().Get("Content-Type"))
+			if tc.mode == ModePlaintext {
+				assert.Equal(t, tc.want, w.Body.String())
+				return
+			}
+			var env replyEnvelope
+			if tc.ext == ".xml" {
+				require.NoError(t, xml.Unmarshal(w.Body.Bytes(), &env))
+			} else {
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
+			}
+			assert.Equal(t, int64(hostileNow), env.TimeStamp)
+			assert.Equal(t, q.Get("nonce"), env.Nonce, "the reply echoes the request's nonce")
+			assert.Equal(t, Signature(vecToken, strconv.FormatInt(env.TimeStamp, 10), env.Nonce, env.Encrypt), env.MsgSignature)
+			plain, err := r.Decrypt(env.Encrypt)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(plain))
+		})
+	}
+}
+
+func TestTransfer(t *testing.T) {
+	text := &Text{Header: Header{ToUserName: "gh", FromUserName: "o", CreateTime: 1, MsgType: "text"}}
+	assert.Equal(t, &Reply{toUser: "o", fromUser: "gh", msgType: "transfer_customer_service"}, Transfer(text))
+	voice := &Unknown{Header: Header{ToUserName: "gh", FromUserName: "o", MsgType: "voice"}}
+	assert.Equal(t, &Reply{toUser: "o", fromUser: "gh", msgType: "transfer_customer_service"}, Transfer(voice))
+
+	assert.Nil(t, Transfer(&UserEnterTempSession{Header: Header{MsgType: "event"}, Event: EventUserEnterTempSession}))
+	assert.Nil(t, Transfer(&Unknown{Header: Header{MsgType: "event"}, Event: "debug_demo"}))
+	assert.Nil(t, Transfer(nil))
+	assert.Nil(t, Transfer((*Text)(nil)))
+	assert.Nil(t, Transfer((*Unknown)(nil)))
+}
+
+func TestHandlerLogs(t *testing.T) {
+	var logs bytes.Buffer
+	r := newReceiver(t, true, hostileNow, func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	h := r.Handler(func(context.Context, Message) (*Reply, error) { return nil, nil })
+
+	q, body := textPush(t, r, ".json", ModeSafe)
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	assert.Empty(t, logs.String(), "nothing is logged for a push handled")
+
+	q.Set("msg_signature", "0000000000000000000000000000000000000000")
+	assert.Equal(t, http.StatusUnauthorized, serve(h, http.MethodPost, q, body).Code)
+	var line struct {
+		Level, Msg, Method, Path, Err string
+		Status                        int
+	}
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &line))
+	assert.Equal(t, "WARN", line.Level)
+	assert.Equal(t, "csmsg: push not handled", line.Msg)
+	assert.Equal(t, http.StatusUnauthorized, line.Status)
+	assert.Equal(t, "csmsg: invalid signature: msg_signature does not match", line.Err)
+	assertNoSecrets(t, logs.String(), body)
+
+	// Without a Logger nothing is printed anywhere; the default logger is untouched.
+	quiet := newReceiver(t, false, hostileNow, nil)
+	var global bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&global, nil)))
+	serve(quiet.Handler(nil), http.MethodPost, url.Values{}, nil)
+	assert.Empty(t, global.String())
+}
