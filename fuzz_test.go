@@ -1,8 +1,13 @@
 package csmsg
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -40,21 +45,21 @@ func FuzzParse(f *testing.F) {
 		m, err := Parse(body)
 		if err != nil {
 			if m != nil || !isSentinel(err) {
-				t.Fatalf("Parse = %#v, %v", m, err)
+				t.Fatalf("Parse = %s, %v", short(m), err)
 			}
 		}
 		format, sniffErr := sniff(body)
 		for _, parse := range []func([]byte) (Message, error){ParseXML, ParseJSON} {
 			m2, err2 := parse(body)
 			if err2 != nil && (m2 != nil || !isSentinel(err2)) {
-				t.Fatalf("explicit parser = %#v, %v", m2, err2)
+				t.Fatalf("explicit parser = %s, %v", short(m2), err2)
 			}
 		}
 		if sniffErr == nil {
 			explicit := map[Format]func([]byte) (Message, error){FormatXML: ParseXML, FormatJSON: ParseJSON}[format]
 			m2, err2 := explicit(body)
 			if !sameResult(m, err, m2, err2) {
-				t.Fatalf("Parse = %#v, %v; explicit %v parser = %#v, %v", m, err, format, m2, err2)
+				t.Fatalf("Parse = %s, %v; explicit %v parser = %s, %v", short(m), err, format, short(m2), err2)
 			}
 		}
 		if err != nil {
@@ -65,11 +70,11 @@ func FuzzParse(f *testing.F) {
 			checkRoundTrip(t, m)
 		case *Unknown:
 			if string(m.Raw) != string(body) || m.Format != format {
-				t.Fatalf("Unknown holds %v %q, not the body", m.Format, m.Raw)
+				t.Fatalf("Unknown holds %v %.200q, not the body", m.Format, m.Raw)
 			}
 			out, err := Marshal(m, m.Format)
 			if err != nil || string(out) != string(body) {
-				t.Fatalf("Marshal(Unknown) = %q, %v", out, err)
+				t.Fatalf("Marshal(Unknown) = %.200q, %v", out, err)
 			}
 		default:
 			t.Fatalf("Parse returned a %T", m)
@@ -120,10 +125,110 @@ func checkRoundTrip(t *testing.T, m Message) {
 		}
 		back, err := Parse(out)
 		if err != nil {
-			t.Fatalf("Parse(Marshal(%v)) = %v\nbody: %q", format, err, out)
+			t.Fatalf("Parse(Marshal(%v)) = %v\nbody: %.300q", format, err, out)
 		}
 		if !equalMessages(m, back) {
-			t.Fatalf("Parse(Marshal(%v)) = %#v, want %#v\nbody: %q", format, back, m, out)
+			t.Fatalf("Parse(Marshal(%v)) = %s, want %s\nbody: %.300q", format, short(back), short(m), out)
 		}
 	}
+}
+
+// FuzzDecrypt checks that no Encrypt value panics the decryption, that
+// every failure is ErrDecrypt or ErrAppIDMismatch, and that Decrypt undoes
+// Encrypt. The receiver has a previous key too, so both paths run.
+func FuzzDecrypt(f *testing.F) {
+	f.Add(encrypt, []byte(vecSafePlain))
+	f.Add("ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ==", []byte(`{"demo_resp":"good luck"}`))
+	f.Add("", []byte{})
+	f.Add("AAAA", []byte("x"))
+	f.Add(sealRaw(f, vecKey, bytes.Repeat([]byte{32}, 32)), []byte(nil))
+	f.Add(sealRaw(f, vecKey, bytes.Repeat([]byte{16}, 32)), []byte(nil))
+	f.Add(sealRaw(f, vecKey, withBlocks(payload(1<<32-1, "m", vecAppID, nil), 0, 1)), []byte(nil))
+	for _, fx := range loadFixtures(f) {
+		if fx.Mode != ModePlaintext.String() {
+			f.Add(fx.Body, []byte(fx.Name))
+		}
+	}
+	r := newReceiver(f, true, hostileNow, func(c *Config) { c.PreviousEncodingAESKey = strings.Repeat("B", 43) })
+	f.Fuzz(func(t *testing.T, encrypt string, plain []byte) {
+		if msg, err := r.Decrypt(encrypt); err != nil {
+			if msg != nil || !(errors.Is(err, ErrDecrypt) || errors.Is(err, ErrAppIDMismatch)) {
+				t.Fatalf("Decrypt = %.200q, %v", msg, err)
+			}
+		}
+		enc, err := r.Encrypt(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.Decrypt(enc)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("Decrypt(Encrypt(%.200q)) = %.200q, %v", plain, got, err)
+		}
+	})
+}
+
+// FuzzReceiverParse checks that no request panics a receiver, with a key or
+// without, that every failure is a sentinel error, and that a body signed
+// (and encrypted) by SignPush gives the receiver the same result as Parse of
+// the plain body.
+func FuzzReceiverParse(f *testing.F) {
+	for _, fx := range loadFixtures(f) {
+		f.Add(fx.Query, []byte(fx.Body))
+	}
+	for _, tc := range hostileCases {
+		if q, body := tc.req(f); len(body) < 4096 {
+			f.Add(q.Encode(), body)
+		}
+	}
+	f.Add(vecSafeQuery, []byte(vecSafeBody))
+	f.Add(vecPlainQuery, []byte(vecPlainBody))
+	plain := newReceiver(f, false, fixtureTime, nil)
+	keyed := newReceiver(f, true, fixtureTime, nil)
+	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
+		q, _ := url.ParseQuery(rawQuery) // what parses of it
+		for _, r := range []*Receiver{plain, keyed} {
+			m, err := r.Parse(q, body)
+			checkResult(t, m, err)
+		}
+		for mode, r := range map[Mode]*Receiver{ModePlaintext: plain, ModeSafe: keyed} {
+			sq, signed, err := r.SignPush(body, mode)
+			if err != nil {
+				continue // not XML or JSON
+			}
+			m, err := r.Parse(sq, signed)
+			if errors.Is(err, ErrBodyTooLarge) && len(signed) > DefaultMaxBodyBytes {
+				continue
+			}
+			m2, err2 := Parse(body)
+			if !sameResult(m, err, m2, err2) {
+				t.Fatalf("%v: Receiver.Parse = %s, %v; Parse = %s, %v", mode, short(m), err, short(m2), err2)
+			}
+		}
+	})
+}
+
+// checkResult fails unless a receiver's result is a message of this
+// package's types, or a nil message and a sentinel error.
+func checkResult(t *testing.T, m Message, err error) {
+	t.Helper()
+	if err != nil {
+		if m != nil || sentinelOf(err) == nil {
+			t.Fatalf("result %s, %v", short(m), err)
+		}
+		return
+	}
+	switch m.(type) {
+	case *Text, *Image, *MiniProgramPage, *UserEnterTempSession, *Unknown:
+	default:
+		t.Fatalf("result is a %T", m)
+	}
+}
+
+// short formats a message for a failure report, cut to a readable length.
+func short(m Message) string {
+	s := fmt.Sprintf("%#v", m)
+	if len(s) > 400 {
+		s = s[:400] + "..."
+	}
+	return s
 }

@@ -455,7 +455,8 @@ func sameResult(m1 Message, err1 error, m2 Message, err2 error) bool {
 
 // sentinelOf returns the sentinel err matches, or nil.
 func sentinelOf(err error) error {
-	for _, s := range []error{ErrUnknownFormat, ErrMalformed, ErrEncrypted, ErrInvalidMessage} {
+	for _, s := range []error{ErrUnknownFormat, ErrMalformed, ErrEncrypted, ErrInvalidMessage, ErrInvalidConfig,
+		ErrInvalidSignature, ErrExpired, ErrDecrypt, ErrAppIDMismatch, ErrBodyTooLarge} {
 		if errors.Is(err, s) {
 			return s
 		}
