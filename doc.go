@@ -49,8 +49,55 @@
 // EncodingAESKey can read. No function in this package panics, whatever the
 // input.
 //
+// # Receiving
+//
+// A [Receiver] checks that a push really comes from WeChat before it is
+// parsed. [NewReceiver] takes the Token, and for compatible and safe mode
+// the EncodingAESKey and AppID, from the mini program's message-push
+// settings. [Receiver.Handler] is an http.Handler for the push URL: it
+// answers WeChat's URL verification (GET), verifies, decrypts and parses
+// each push (POST), calls a [HandlerFunc], and answers "success", a passive
+// reply such as [Transfer], or a status code that tells WeChat whether to
+// retry:
+//
+//	r, err := csmsg.NewReceiver(csmsg.Config{Token: token, EncodingAESKey: key, AppID: appID})
+//	...
+//	http.Handle("/wechat", r.Handler(func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
+//		...
+//		return nil, nil // "success"
+//	}))
+//
+// With another framework, read the body yourself and call
+// [Receiver.Parse] with the URL query and the body; it returns the errors
+// the Handler maps to status codes.
+//
+// WeChat waits 5 seconds for an answer, then retries, three attempts in all.
+// The Handler deduplicates the retries (see [Deduper] and [DedupKey]): a push
+// that was handled is answered "success" without calling the HandlerFunc
+// again, and a retry that arrives while the first attempt runs waits for its
+// outcome. A HandlerFunc that fails answers 500, so that WeChat retries.
+//
+// # Security
+//
+// What a Receiver checks, before anything else is read:
+//
+//   - the signature (plaintext mode) or msg_signature over the body's
+//     Encrypt value (compatible and safe mode), compared in constant time;
+//   - that the timestamp is within Config.Tolerance of the receiver's clock
+//     (5 minutes unless set), against replays;
+//   - with a key, that the request is encrypted at all: a plaintext push is
+//     refused rather than trusted, and the unsigned plaintext fields of a
+//     compatible-mode body are ignored;
+//   - the size of the body (Config.MaxBodyBytes, 1 MiB unless set).
+//
+// Decryption is strict: whole AES blocks, PKCS#7 padding of 1 to 32 bytes
+// with every pad byte checked, a msg_len within the payload, and the
+// trailing appid equal to Config.AppID. No input panics, and no error, log
+// line or answer holds the Token, the key or a body.
+//
 // # Writing
 //
 // [Marshal] writes a message as WeChat would push it, which is what tests of
-// a backend need: Parse(Marshal(m, f)) returns m.
+// a backend need: Parse(Marshal(m, f)) returns m. [Receiver.SignPush] then
+// signs and encrypts it as WeChat would send it to the URL.
 package csmsg

@@ -1,8 +1,16 @@
 package csmsg_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/csmsg/csmsg"
 )
@@ -69,3 +77,82 @@ func ExampleMarshal() {
 	// <xml><ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName><FromUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></FromUserName><CreateTime>1714037059</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[a]]]]><![CDATA[>b]]></Content><MsgId>6054768590064713728</MsgId></xml>
 	// {"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"text","Content":"a]]>b","MsgId":6054768590064713728}
 }
+
+func ExampleSignature() {
+	// The URL verification request of WeChat's message-push documentation:
+	// ?signature=f464b24f...&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492
+	fmt.Println(csmsg.Signature("AAAAA", "1714036504", "1514711492"))
+
+	// A msg_signature covers the body's Encrypt value too.
+	fmt.Println(csmsg.Signature("AAAAA", "1713424427", "415670741",
+		"ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ=="))
+	// Output:
+	// f464b24fc39322e44b38aa78f5edd27bd1441696
+	// 1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1
+}
+
+func ExampleReceiver_Parse() {
+	r, err := csmsg.NewReceiver(csmsg.Config{
+		Token:          "AAAAA",
+		EncodingAESKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		AppID:          "wxba5fad812f8e6fb9",
+		// The documentation's push is from 2024; a real receiver leaves Now
+		// nil and refuses timestamps more than Tolerance from its clock.
+		Now: func() time.Time { return time.Unix(1714112445, 0) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	// The safe-mode push of WeChat's message-push documentation.
+	query, _ := url.ParseQuery("signature=6c5c811b55cc85e0e1b54100749188c20beb3f5d&timestamp=1714112445&nonce=415670741" +
+		"&openid=o9AgO5Kd5ggOC-bXrbNODIiE3bGY&encrypt_type=aes&msg_signature=046e02f8204d34f8ba5fa3b1db94908f3df2e9b3")
+	body := []byte(`{"ToUserName":"gh_97417a04a28d","Encrypt":"+qdx1OKCy+5JPCBFWw70tm0fJGb2Jmeia4FCB7kao+/Q5c/ohsOzQHi8khUOb05JCpj0JB4RvQMkUyus8TPxLKJGQqcvZqzDpVzazhZv6JsXUnnR8XGT740XgXZUXQ7vJVnAG+tE8NUd4yFyjPy7GgiaviNrlCTj+l5kdfMuFUPpRSrfMZuMcp3Fn2Pede2IuQrKEYwKSqFIZoNqJ4M8EajAsjLY2km32IIjdf8YL/P50F7mStwntrA2cPDrM1kb6mOcfBgRtWygb3VIYnSeOBrebufAlr7F9mFUPAJGj04="}`)
+
+	msg, err := r.Parse(query, body)
+	if err != nil {
+		fmt.Println(err) // errors.Is(err, csmsg.ErrInvalidSignature), csmsg.ErrExpired, ...
+		return
+	}
+	u := msg.(*csmsg.Unknown)
+	fmt.Println(u.MsgType, u.Event, u.FromUserName)
+	fmt.Println(string(u.Raw))
+
+	// Tampering with the body breaks the msg_signature.
+	_, err = r.Parse(query, []byte(strings.Replace(string(body), "+qdx", "+qdy", 1)))
+	fmt.Println(err)
+	// Output:
+	// event debug_demo o9AgO5Kd5ggOC-bXrbNODIiE3bGY
+	// {"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714112445,"MsgType":"event","Event":"debug_demo","debug_str":"hello world"}
+	// csmsg: invalid signature: msg_signature does not match
+}
+
+// Mount the receiver on net/http. WeChat gives up on an answer after 5
+// seconds: answer quickly, and reply later with the customer-service send
+// API.
+func ExampleReceiver_Handler() {
+	r, err := csmsg.NewReceiver(csmsg.Config{
+		Token:          os.Getenv("WECHAT_TOKEN"),
+		EncodingAESKey: os.Getenv("WECHAT_ENCODING_AES_KEY"),
+		AppID:          os.Getenv("WECHAT_APPID"),
+		Logger:         slog.Default(),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/wechat/cs", r.Handler(func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
+		switch m := msg.(type) {
+		case *csmsg.Text:
+			if m.Content == "人工" { // "a human, please"
+				return csmsg.Transfer(m), nil
+			}
+			return nil, enqueue(ctx, m) // an error answers 500, and WeChat retries
+		case *csmsg.UserEnterTempSession:
+			log.Printf("%s opened the chat from %q", m.FromUserName, m.SessionFrom)
+		}
+		return nil, nil // "success"
+	}))
+	log.Fatal(http.ListenAndServe(":8080", nil))
+}
+
+// enqueue stands for handing a message to the backend's own work queue.
+func enqueue(context.Context, *csmsg.Text) error { return nil }
