@@ -58,7 +58,12 @@ func Transfer(msg Message) *Reply {
 // answered "success" without calling fn; a retry that arrives while an
 // earlier attempt is running waits for it, and handles the push itself if
 // that attempt fails. A retry that gives up waiting is answered 503.
+//
+// A nil fn answers every verified push "success".
 func (r *Receiver) Handler(fn HandlerFunc) http.Handler {
+	if fn == nil {
+		fn = func(context.Context, Message) (*Reply, error) { return nil, nil }
+	}
 	return &handler{r: r, fn: fn}
 }
 

@@ -47,6 +47,10 @@ func TestHandlerStatus(t *testing.T) {
 	assert.Equal(t, "success", w.Body.String())
 	assert.Equal(t, "text/plain; charset=utf-8", w.Header().Get("Content-Type"))
 
+	w = serve(r.Handler(nil), http.MethodPost, q, body)
+	assert.Equal(t, http.StatusOK, w.Code, "a nil HandlerFunc answers success")
+	assert.Equal(t, "success", w.Body.String())
+
 	for _, method := range []string{http.MethodPut, http.MethodDelete, http.MethodHead, http.MethodPatch, http.MethodOptions} {
 		w := serve(ok, method, q, body)
 		assert.Equal(t, http.StatusMethodNotAllowed, w.Code, method)

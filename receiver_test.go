@@ -453,6 +453,14 @@ func TestReceiverHostile(t *testing.T) {
 	}
 }
 
+func TestReceiverEncryptedWithoutKey(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	_, body := safeEnvelope(encrypt, hostileNow)
+	_, err := r.Parse(plainQuery(hostileNow), body)
+	require.ErrorIs(t, err, ErrEncrypted)
+	assert.Equal(t, "csmsg: body is encrypted: set Config.EncodingAESKey to receive compatible and safe mode pushes", err.Error())
+}
+
 // assertNoSecrets checks that an error or log text holds neither the Token,
 // nor the key, nor the body.
 func assertNoSecrets(t *testing.T, text string, body []byte) {
