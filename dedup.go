@@ -2,6 +2,7 @@ package csmsg
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -189,31 +190,13 @@ func DedupKey(msg Message) string {
 	}
 }
 
-// header returns msg's header, or nil for a nil message (typed or not).
+// header returns msg's header, or nil for a nil message, typed or not.
 func header(msg Message) *Header {
-	switch m := msg.(type) {
-	case nil:
+	if msg == nil {
 		return nil
-	case *Text:
-		if m == nil {
-			return nil
-		}
-	case *Image:
-		if m == nil {
-			return nil
-		}
-	case *MiniProgramPage:
-		if m == nil {
-			return nil
-		}
-	case *UserEnterTempSession:
-		if m == nil {
-			return nil
-		}
-	case *Unknown:
-		if m == nil {
-			return nil
-		}
+	}
+	if v := reflect.ValueOf(msg); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
 	}
 	return msg.MsgHeader()
 }

@@ -26,9 +26,12 @@ func Marshal(m Message, f Format) ([]byte, error) {
 	if u, ok := m.(*Unknown); ok {
 		return marshalUnknown(u, f)
 	}
+	if header(m) == nil {
+		return nil, fmt.Errorf("%w: %T is nil", ErrInvalidMessage, m)
+	}
 	h, msgType, event, body := wireFields(m)
 	if h == nil {
-		return nil, fmt.Errorf("%w: %T is nil or not a type of this package", ErrInvalidMessage, m)
+		return nil, fmt.Errorf("%w: %T is not a type of this package", ErrInvalidMessage, m)
 	}
 	if h.MsgType != msgType {
 		return nil, fmt.Errorf("%w: %T needs MsgType %q, not %q", ErrInvalidMessage, m, msgType, h.MsgType)
@@ -64,28 +67,20 @@ type fieldValue struct {
 
 // wireFields returns the header of m, the MsgType and Event its type stands
 // for, and its other fields in the order WeChat writes them. h is nil for a
-// nil message or a type of another package.
+// type of another package. m must not be a nil pointer.
 func wireFields(m Message) (h *Header, msgType, event string, body []fieldValue) {
 	switch m := m.(type) {
 	case *Text:
-		if m != nil {
-			return &m.Header, MsgTypeText, "", []fieldValue{{fContent, m.Content}, {fMsgID, m.MsgID}}
-		}
+		return &m.Header, MsgTypeText, "", []fieldValue{{fContent, m.Content}, {fMsgID, m.MsgID}}
 	case *Image:
-		if m != nil {
-			return &m.Header, MsgTypeImage, "", []fieldValue{{fPicURL, m.PicURL}, {fMediaID, m.MediaID}, {fMsgID, m.MsgID}}
-		}
+		return &m.Header, MsgTypeImage, "", []fieldValue{{fPicURL, m.PicURL}, {fMediaID, m.MediaID}, {fMsgID, m.MsgID}}
 	case *MiniProgramPage:
-		if m != nil {
-			return &m.Header, MsgTypeMiniProgramPage, "", []fieldValue{
-				{fMsgID, m.MsgID}, {fTitle, m.Title}, {fAppID, m.AppID},
-				{fPagePath, m.PagePath}, {fThumbURL, m.ThumbURL}, {fThumbMediaID, m.ThumbMediaID},
-			}
+		return &m.Header, MsgTypeMiniProgramPage, "", []fieldValue{
+			{fMsgID, m.MsgID}, {fTitle, m.Title}, {fAppID, m.AppID},
+			{fPagePath, m.PagePath}, {fThumbURL, m.ThumbURL}, {fThumbMediaID, m.ThumbMediaID},
 		}
 	case *UserEnterTempSession:
-		if m != nil {
-			return &m.Header, MsgTypeEvent, EventUserEnterTempSession, []fieldValue{{fEvent, m.Event}, {fSessionFrom, m.SessionFrom}}
-		}
+		return &m.Header, MsgTypeEvent, EventUserEnterTempSession, []fieldValue{{fEvent, m.Event}, {fSessionFrom, m.SessionFrom}}
 	}
 	return nil, "", "", nil
 }
