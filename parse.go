@@ -173,12 +173,20 @@ func (f field) numeric() bool { return f == fMsgID || f == fCreateTime }
 type fields struct {
 	val [numFields]string
 	bad [numFields]bool
+
+	// encryptAt is where the Encrypt value starts in the body, when a
+	// scanner found it there as is (no escape, no entity); 0 otherwise. It
+	// lets a Receiver decode it from the body without a copy.
+	encryptAt int
 }
 
 // set records the last occurrence of f.
 func (fs *fields) set(f field, val string, bad bool) {
 	fs.val[f] = val
 	fs.bad[f] = bad
+	if f == fEncrypt {
+		fs.encryptAt = 0
+	}
 }
 
 // check returns ErrMalformed if any of the given fields held a wrong value.

@@ -16,11 +16,21 @@ import (
 // A known key holding the wrong JSON type, or anything but whitespace after
 // the object, is ErrMalformed.
 func ParseJSON(body []byte) (Message, error) {
-	fs, err := decodeJSON(body)
+	fs, err := readJSON(body)
 	if err != nil {
 		return nil, err
 	}
 	return build(&fs, FormatJSON, body)
+}
+
+// readJSON reads the known fields of a JSON body: with the scanner, or, for
+// what the scanner leaves alone, with the reference decoder.
+func readJSON(body []byte) (fields, error) {
+	var fs fields
+	if scanJSON(string(body), &fs) {
+		return fs, nil
+	}
+	return decodeJSON(body)
 }
 
 var errJSONNotObject = errors.New("not a JSON object")
@@ -64,7 +74,9 @@ func jsonValue(f field, raw json.RawMessage) (string, bool) {
 		}
 		return s, true
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return string(raw), f.numeric()
+		if f.numeric() {
+			return string(raw), true
+		}
 	}
 	return "", false
 }

@@ -20,11 +20,21 @@ import (
 // Element names match WeChat's spelling exactly, and anything but whitespace
 // after the root element is ErrMalformed.
 func ParseXML(body []byte) (Message, error) {
-	fs, err := decodeXML(body)
+	fs, err := readXML(body)
 	if err != nil {
 		return nil, err
 	}
 	return build(&fs, FormatXML, body)
+}
+
+// readXML reads the known fields of an XML body: with the scanner, or, for
+// what the scanner leaves alone, with the reference decoder.
+func readXML(body []byte) (fields, error) {
+	var fs fields
+	if scanXML(string(body), &fs) {
+		return fs, nil
+	}
+	return decodeXML(body)
 }
 
 // errXMLRoot and the other errors below are the details of an ErrMalformed XML body.

@@ -360,9 +360,9 @@ func readEnvelope(body []byte) (encrypt string, f Format, err error) {
 	}
 	var fs fields
 	if f == FormatXML {
-		fs, err = decodeXML(body)
+		fs, err = readXML(body)
 	} else {
-		fs, err = decodeJSON(body)
+		fs, err = readJSON(body)
 	}
 	if err != nil {
 		return "", 0, err

@@ -1,0 +1,244 @@
+package csmsg
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The reference parsers: the standard decoders and the same build.
+func parseXMLReference(body []byte) (Message, error) {
+	fs, err := decodeXML(body)
+	if err != nil {
+		return nil, err
+	}
+	return build(&fs, FormatXML, body)
+}
+
+func parseJSONReference(body []byte) (Message, error) {
+	fs, err := decodeJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	return build(&fs, FormatJSON, body)
+}
+
+// formatImpl is one format's scanner, reference decoder and parsers.
+type formatImpl struct {
+	format    Format
+	scan      func(string, *fields) bool
+	decode    func([]byte) (fields, error)
+	parse     func([]byte) (Message, error)
+	reference func([]byte) (Message, error)
+}
+
+var (
+	xmlImpl  = formatImpl{FormatXML, scanXML, decodeXML, ParseXML, parseXMLReference}
+	jsonImpl = formatImpl{FormatJSON, scanJSON, decodeJSON, ParseJSON, parseJSONReference}
+)
+
+// checkMatchesReference fails unless the fast path and the reference agree
+// on body: where the scanner takes a body, the reference takes it too and
+// finds the same fields; and the parser returns the same message as the
+// reference, or an error matching the same sentinel.
+func checkMatchesReference(t *testing.T, impl formatImpl, body []byte) {
+	t.Helper()
+	var fs fields
+	scanned := impl.scan(string(body), &fs)
+	ref, refErr := impl.decode(body)
+	if scanned {
+		if refErr != nil {
+			t.Fatalf("the scanner takes a body the reference refuses (%v): %.300q", refErr, body)
+		}
+		if fs.val != ref.val || fs.bad != ref.bad {
+			t.Fatalf("scanner and reference differ on %.300q\nscanner:   %q %v\nreference: %q %v", body, fs.val, fs.bad, ref.val, ref.bad)
+		}
+		if fs.encryptAt > 0 && string(body[fs.encryptAt:fs.encryptAt+len(fs.val[fEncrypt])]) != fs.val[fEncrypt] {
+			t.Fatalf("encryptAt %d does not point at Encrypt in %.300q", fs.encryptAt, body)
+		}
+	}
+	m1, err1 := impl.parse(body)
+	m2, err2 := impl.reference(body)
+	if !sameResult(m1, err1, m2, err2) {
+		t.Fatalf("Parse%s = %s, %v; reference = %s, %v\nbody: %.300q", impl.format, short(m1), err1, short(m2), err2, body)
+	}
+}
+
+// edgeCases are hand-written bodies where a scanner is most likely to part
+// from the reference.
+var edgeCases = map[Format][]string{
+	FormatXML: {
+		"<xml><MsgType><![CDATA[te]]><![CDATA[xt]]></MsgType><Content>a<![CDATA[b]]>c</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content><![CDATA[a]]]]><![CDATA[>b]]></Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>a]]>b</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content><![CDATA[a]]>]]></Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>a]]&gt;b]]</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>&lt;&gt;&amp;&apos;&quot;&#65;&#x42;&#X43;&#0067;&#x;&#;</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>&#x1F600;&#128512;&#xD83D;&#xDE00;&#xFFFE;&#xFFFD;&#0;&#9;&#13;&#x110000;</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>&amp</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>&nbsp;&lt</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>a\r\nb\rc\n\r\r\n</Content><Title><![CDATA[\r\n\r]]></Title></xml>",
+		"<xml><MsgType>text</MsgType><Content>a\r&#10;b</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>\xff</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content><![CDATA[\xc3\x28]]></Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>\x01</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>\uFFFE</Content></xml>",
+		"<xml><MsgType>text</MsgType><Content>a</Content><Content>b</Content><MsgType>image</MsgType></xml>",
+		"<xml><MsgType>text</MsgType></xml> ",
+		"<xml><MsgType>text</MsgType></xml>x",
+		"<xml><MsgType>text</MsgType></xml><xml/>",
+		"\xEF\xBB\xBF<xml><MsgType>text</MsgType></xml>",
+		"\xEF\xBB\xBF\xEF\xBB\xBF<xml><MsgType>text</MsgType></xml>",
+		" \t\r\n<xml> \t\r\n<MsgType> text </MsgType> \r\n<Content/>\t</xml>\r\n ",
+		"<xml><MsgType>text</MsgType ></xml>",
+		"<xml><MsgType >text</MsgType></xml>",
+		"<xml ><MsgType>text</MsgType></xml>",
+		"<xml><MsgType>text</MsgType></xml >",
+		"<xml><MsgType>text</msgtype></xml>",
+		"<xml><MsgType>text</MsgType><Unknown><A>1</A><B/><C><![CDATA[x]]></C></Unknown></xml>",
+		"<xml><MsgType>text</MsgType><Unknown><A>1</B></Unknown></xml>",
+		"<xml><MsgType>text</MsgType><Unknown>&bad;</Unknown></xml>",
+		"<xml><MsgType>text</MsgType><Content><b/></Content></xml>",
+		"<xml><MsgType>text</MsgType><Content><!-- c --></Content></xml>",
+		"<xml><MsgType>text</MsgType><a:Content xmlns:a=\"u\">x</a:Content></xml>",
+		"<xml><MsgType>text</MsgType><CreateTime>0x10</CreateTime></xml>",
+		"<xml><MsgType>text</MsgType><CreateTime>+10</CreateTime></xml>",
+		"<xml><MsgType>text</MsgType><MsgId>00012</MsgId></xml>",
+		"<xml><MsgType>event</MsgType><Event>user_enter_tempsession</Event><SessionFrom>s</SessionFrom></xml>",
+		"<xml><Encrypt><![CDATA[abc]]></Encrypt></xml>",
+		"<xml><Encrypt>a&amp;c</Encrypt></xml>",
+		"<xml><MsgType>text</MsgType><Content>",
+		"<xml><MsgType>text</MsgType><Content><![CDATA[abc",
+		"<xml><MsgType>text</MsgType><",
+		"<xml>",
+		"<xml></xml>",
+		"<?xml version=\"1.0\"?><xml><MsgType>text</MsgType></xml>",
+		"<xml><Msg.Type>x</Msg.Type><Msg-Type>y</Msg-Type><_a>z</_a><MsgType>text</MsgType></xml>",
+	},
+	FormatJSON: {
+		`{"MsgType":"text","Content":"a\"b\\c\/d\be\ff\ng\rh\ti"}`,
+		`{"MsgType":"text","Content":"\u4f60\u597D\ud83d\ude00"}`,
+		`{"MsgType":"text","Content":"\ud800\ud800\udc00\udc00\ud83d"}`,
+		`{"MsgType":"text","Content":"\ud83dx\ud83d\u0041\u0000"}`,
+		`{"MsgType":"text","Content":"\uZZZZ"}`,
+		`{"MsgType":"text","Content":"\'"}`,
+		`{"MsgType":"text","Content":"\x"}`,
+		"{\"MsgType\":\"text\",\"Content\":\"\xff\"}",
+		"{\"MsgType\":\"text\",\"x\":\"\xc3\x28\"}",
+		"{\"MsgType\":\"text\",\"Content\":\"a\x1fb\"}",
+		"{\"MsgType\":\"text\",\"Content\":\"a\x7fb\"}",
+		`{"MsgType":"text","Content":"a","Content":"b","MsgType":"image"}`,
+		`{"MsgType":"text","Content":"a","Content":null}`,
+		`{"MsgType":"text","Content":5,"Content":"ok"}`,
+		`{"MsgType":"text"} `,
+		`{"MsgType":"text"}x`,
+		`{"MsgType":"text"}{}`,
+		"\xEF\xBB\xBF{\"MsgType\":\"text\"}",
+		"\xEF\xBB\xBF\xEF\xBB\xBF{\"MsgType\":\"text\"}",
+		" \t\r\n{ \t\r\n\"MsgType\" \t\r\n: \t\r\n\"text\" \t\r\n, \"Content\" : \"\" } \t\r\n",
+		`{"MsgType":"text","MsgId":-0.5e-3,"CreateTime":"12"}`,
+		`{"MsgType":"text","MsgId":01}`,
+		`{"MsgType":"text","MsgId":1.}`,
+		`{"MsgType":"text","MsgId":1e}`,
+		`{"MsgType":"text","MsgId":-}`,
+		`{"MsgType":"text","CreateTime":1e3}`,
+		`{"MsgType":"text","CreateTime":"+5"}`,
+		`{"MsgType":"text","CreateTime":"-0"}`,
+		`{"MsgType":"text","MsgId":"\u0031"}`,
+		`{"Msg\u0054ype":"text"}`,
+		`{"msgtype":"text","MsgType":"image"}`,
+		"{\"Msg\xc3\xa9\":1,\"MsgType\":\"text\"}",
+		`{"MsgType":"text","x":[1,[2,[3,{"a":{"b":[]}}]]],"y":{},"z":[]}`,
+		`{"MsgType":"text","x":[1,]}`,
+		`{"MsgType":"text","x":{"a"}}`,
+		`{"MsgType":"text","x":tru}`,
+		`{"MsgType":"text","x":nul}`,
+		`{"MsgType":"text","Content":true}`,
+		`{"MsgType":"text","Content":[]}`,
+		`{"MsgType":"image","Content":{},"PicUrl":"p"}`,
+		`{"Encrypt":"abc"}`,
+		`{"Encrypt":"a\/c"}`,
+		`{"Encrypt":"abc","Encrypt":null}`,
+		`{"Encrypt":5}`,
+		`{}`,
+		`{ }`,
+		`{"MsgType":"text",}`,
+		`{"MsgType":"text"`,
+		`{"MsgType":`,
+		`{"MsgType"`,
+		`{"MsgType":"te`,
+		`{`,
+		`[]`,
+		`{"MsgType":"text","x":` + deepJSON(40) + `}`,
+	},
+}
+
+// deepJSON returns n nested arrays.
+func deepJSON(n int) string {
+	s := ""
+	for i := 0; i < n; i++ {
+		s = "[" + s + "]"
+	}
+	return s
+}
+
+func TestScannersMatchReference(t *testing.T) {
+	for _, impl := range []formatImpl{xmlImpl, jsonImpl} {
+		var bodies []string
+		bodies = append(bodies, edgeCases[impl.format]...)
+		for _, tc := range inlineCases {
+			bodies = append(bodies, tc.xml, tc.json)
+		}
+		for _, tc := range badCases {
+			bodies = append(bodies, tc.body)
+		}
+		for _, body := range bodies {
+			checkMatchesReference(t, impl, []byte(body))
+		}
+	}
+}
+
+// TestScannersTakeRealBodies checks that the fast path is the path for what
+// WeChat sends: every realistic body in testdata/ is scanned, not handed to
+// the reference.
+func TestScannersTakeRealBodies(t *testing.T) {
+	paths, err := filepath.Glob("testdata/*.*")
+	require.NoError(t, err)
+	for _, path := range paths {
+		body, err := os.ReadFile(path)
+		require.NoError(t, err)
+		impl := jsonImpl
+		if filepath.Ext(path) == ".xml" {
+			impl = xmlImpl
+		}
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			var fs fields
+			scanned := impl.scan(string(body), &fs)
+			if filepath.Base(path) == "text_quirks.xml" {
+				assert.False(t, scanned, "a prolog is the reference's job")
+				return
+			}
+			assert.True(t, scanned)
+			checkMatchesReference(t, impl, body)
+		})
+	}
+}
+
+func FuzzXMLMatchesReference(f *testing.F) {
+	addSeeds(f)
+	for _, body := range edgeCases[FormatXML] {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkMatchesReference(t, xmlImpl, body) })
+}
+
+func FuzzJSONMatchesReference(f *testing.F) {
+	addSeeds(f)
+	for _, body := range edgeCases[FormatJSON] {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) { checkMatchesReference(t, jsonImpl, body) })
+}
