@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 )
 
@@ -122,8 +123,8 @@ var fieldNames = [numFields]string{
 
 // lookupField returns the field whose wire name is exactly name
 // (case-sensitively).
-func lookupField(name string) (field, bool) {
-	switch name {
+func lookupField[T string | []byte](name T) (field, bool) {
+	switch string(name) {
 	case "ToUserName":
 		return fToUserName, true
 	case "FromUserName":
@@ -172,31 +173,49 @@ func (f field) numeric() bool { return f == fMsgID || f == fCreateTime }
 // the fields of the kind being built.
 type fields struct {
 	val [numFields]string
-	bad [numFields]bool
-
-	// encryptAt is where the Encrypt value starts in the body, when a
-	// scanner found it there as is (no escape, no entity); 0 otherwise. It
-	// lets a Receiver decode it from the body without a copy.
-	encryptAt int
+	bad fieldMask
 }
+
+// fieldMask is a set of fields, a bit each.
+type fieldMask uint32
+
+// with returns m with f in it or not.
+func (m fieldMask) with(f field, in bool) fieldMask {
+	if in {
+		return m | 1<<f
+	}
+	return m &^ (1 << f)
+}
+
+// has reports whether f is in m.
+func (m fieldMask) has(f field) bool { return m&(1<<f) != 0 }
+
+// The fields each kind of message reads, beside MsgType.
+const (
+	headerMask          fieldMask = 1<<fToUserName | 1<<fFromUserName | 1<<fCreateTime | 1<<fEvent
+	textMask            fieldMask = 1<<fMsgID | 1<<fContent
+	imageMask           fieldMask = 1<<fMsgID | 1<<fPicURL | 1<<fMediaID
+	miniProgramPageMask fieldMask = 1<<fMsgID | 1<<fTitle | 1<<fAppID | 1<<fPagePath | 1<<fThumbURL | 1<<fThumbMediaID
+	sessionMask         fieldMask = 1 << fSessionFrom
+)
 
 // set records the last occurrence of f.
 func (fs *fields) set(f field, val string, bad bool) {
 	fs.val[f] = val
-	fs.bad[f] = bad
-	if f == fEncrypt {
-		fs.encryptAt = 0
-	}
+	fs.bad = fs.bad.with(f, bad)
 }
 
-// check returns ErrMalformed if any of the given fields held a wrong value.
-func (fs *fields) check(list ...field) error {
-	for _, f := range list {
-		if fs.bad[f] {
-			return fmt.Errorf("%w: %s does not hold a text value", ErrMalformed, fieldNames[f])
-		}
+// check returns ErrMalformed if any field of mask held a wrong value.
+func (fs *fields) check(mask fieldMask) error {
+	if m := fs.bad & mask; m != 0 {
+		return badField(field(bits.TrailingZeros32(uint32(m))))
 	}
 	return nil
+}
+
+// badField is the error for a field holding the wrong kind of value.
+func badField(f field) error {
+	return fmt.Errorf("%w: %s does not hold a text value", ErrMalformed, fieldNames[f])
 }
 
 // build turns the fields of a well-formed body into a Message: the dispatch
@@ -204,16 +223,16 @@ func (fs *fields) check(list ...field) error {
 // kept as Unknown.Raw.
 func build(fs *fields, format Format, body []byte) (Message, error) {
 	v := &fs.val
-	if err := fs.check(fMsgType); err != nil {
+	if err := fs.check(1 << fMsgType); err != nil {
 		return nil, err
 	}
 	if v[fMsgType] == "" {
-		if !fs.bad[fEncrypt] && v[fEncrypt] != "" {
+		if !fs.bad.has(fEncrypt) && v[fEncrypt] != "" {
 			return nil, ErrEncrypted
 		}
 		return nil, fmt.Errorf("%w: no MsgType", ErrMalformed)
 	}
-	if err := fs.check(fToUserName, fFromUserName, fCreateTime, fEvent); err != nil {
+	if err := fs.check(headerMask); err != nil {
 		return nil, err
 	}
 	createTime, err := parseCreateTime(v[fCreateTime])
@@ -228,17 +247,17 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 	}
 	switch h.MsgType {
 	case MsgTypeText:
-		if err := fs.check(fMsgID, fContent); err != nil {
+		if err := fs.check(textMask); err != nil {
 			return nil, err
 		}
 		return &Text{Header: h, MsgID: v[fMsgID], Content: v[fContent]}, nil
 	case MsgTypeImage:
-		if err := fs.check(fMsgID, fPicURL, fMediaID); err != nil {
+		if err := fs.check(imageMask); err != nil {
 			return nil, err
 		}
 		return &Image{Header: h, MsgID: v[fMsgID], PicURL: v[fPicURL], MediaID: v[fMediaID]}, nil
 	case MsgTypeMiniProgramPage:
-		if err := fs.check(fMsgID, fTitle, fAppID, fPagePath, fThumbURL, fThumbMediaID); err != nil {
+		if err := fs.check(miniProgramPageMask); err != nil {
 			return nil, err
 		}
 		return &MiniProgramPage{
@@ -252,7 +271,7 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 		}, nil
 	case MsgTypeEvent:
 		if v[fEvent] == EventUserEnterTempSession {
-			if err := fs.check(fSessionFrom); err != nil {
+			if err := fs.check(sessionMask); err != nil {
 				return nil, err
 			}
 			return &UserEnterTempSession{Header: h, Event: v[fEvent], SessionFrom: v[fSessionFrom]}, nil
@@ -266,6 +285,15 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 func parseCreateTime(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
+	}
+	if len(s) <= 18 { // the common case: digits that cannot overflow
+		var n int64
+		for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+			n = n*10 + int64(s[i]-'0')
+			if i == len(s)-1 {
+				return n, nil
+			}
+		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {

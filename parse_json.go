@@ -16,21 +16,23 @@ import (
 // A known key holding the wrong JSON type, or anything but whitespace after
 // the object, is ErrMalformed.
 func ParseJSON(body []byte) (Message, error) {
-	fs, err := readJSON(body)
-	if err != nil {
+	var fs fields
+	if err := readJSON(body, &fs); err != nil {
 		return nil, err
 	}
 	return build(&fs, FormatJSON, body)
 }
 
-// readJSON reads the known fields of a JSON body: with the scanner, or, for
-// what the scanner leaves alone, with the reference decoder.
-func readJSON(body []byte) (fields, error) {
-	var fs fields
-	if scanJSON(string(body), &fs) {
-		return fs, nil
+// readJSON reads the known fields of a JSON body into fs: with the scanner,
+// or, for what the scanner leaves alone, with the reference decoder.
+func readJSON(body []byte, fs *fields) (err error) {
+	var sc scanned
+	if scanJSON(body, &sc) {
+		sc.fill(fs, body, FormatJSON)
+		return nil
 	}
-	return decodeJSON(body)
+	*fs, err = decodeJSON(body)
+	return err
 }
 
 var errJSONNotObject = errors.New("not a JSON object")

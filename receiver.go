@@ -222,11 +222,11 @@ func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
 	if err != nil {
 		return push{}, err
 	}
-	nonce, err := r.checkSignature(query, "msg_signature", encrypt)
+	nonce, err := r.checkSignature(query, "msg_signature", string(encrypt))
 	if err != nil {
 		return push{}, err
 	}
-	plain, err := r.decrypt([]byte(encrypt))
+	plain, err := r.decrypt(encrypt)
 	if err != nil {
 		return push{}, err
 	}
@@ -352,23 +352,33 @@ func (r *Receiver) openWith(k *aesKey, ct []byte) ([]byte, error) {
 	return msg, nil
 }
 
-// readEnvelope reads the Encrypt value of a push body, and its format.
-func readEnvelope(body []byte) (encrypt string, f Format, err error) {
+// readEnvelope reads the Encrypt value of a push body, and its format. The
+// value is a slice of body when the scanner finds it there as is.
+func readEnvelope(body []byte) (encrypt []byte, f Format, err error) {
 	f, err = sniff(body)
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
+	var sc scanned
 	var fs fields
-	if f == FormatXML {
-		fs, err = readXML(body)
-	} else {
-		fs, err = readJSON(body)
+	switch {
+	case f == FormatXML && scanXML(body, &sc):
+		encrypt = sc.raw(fEncrypt, body, FormatXML)
+	case f == FormatJSON && scanJSON(body, &sc):
+		encrypt = sc.raw(fEncrypt, body, FormatJSON)
+	case f == FormatXML:
+		fs, err = decodeXML(body)
+	default:
+		fs, err = decodeJSON(body)
 	}
 	if err != nil {
-		return "", 0, err
+		return nil, 0, err
 	}
-	if err := fs.check(fEncrypt); err != nil {
-		return "", 0, err
+	if sc.bad.has(fEncrypt) || fs.bad.has(fEncrypt) {
+		return nil, 0, badField(fEncrypt)
 	}
-	return fs.val[fEncrypt], f, nil
+	if encrypt == nil {
+		encrypt = []byte(fs.val[fEncrypt])
+	}
+	return encrypt, f, nil
 }

@@ -1,128 +1,114 @@
 package csmsg
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// maxScanDepth is how deeply the scanners follow nested unknown values
-// before they hand the body to the reference decoder.
-const maxScanDepth = 32
-
-// scanJSON is the fast path of ParseJSON: one pass over s (the body as a
-// string) that fills fs with the value of each known key, as substrings of s
-// where no escape needs decoding. It reports false for anything it does not
-// fully understand (a key with an escape or a non-ASCII byte, deep nesting,
-// any syntax error...), and the caller then uses decodeJSON, the reference,
-// on the same body. Where it reports true, it agrees with the reference.
-func scanJSON(s string, fs *fields) bool {
-	i := skipSpace(s, bomLen(s))
-	if i >= len(s) || s[i] != '{' {
+// scanJSON is the JSON scanner (see scanned): it fills sc from body, or
+// reports false for anything it does not fully understand (a key with an
+// escape or a non-ASCII byte, deep nesting, any syntax error...).
+func scanJSON(body []byte, sc *scanned) bool {
+	i := skipSpace(body, bomLen(body))
+	if i >= len(body) || body[i] != '{' {
 		return false
 	}
-	i = skipSpace(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		return skipSpace(s, i+1) == len(s)
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return skipSpace(body, i+1) == len(body)
 	}
 	for {
-		// A key: plain printable ASCII only.
-		if i >= len(s) || s[i] != '"' {
+		// A key: printable ASCII only.
+		if i >= len(body) || body[i] != '"' {
 			return false
 		}
-		j := i + 1
-		for j < len(s) && s[j] != '"' && s[j] != '\\' && s[j] >= 0x20 && s[j] < utf8.RuneSelf {
-			j++
-		}
-		if j >= len(s) || s[j] != '"' {
+		j := skipJSONPlain(body, i+1)
+		if j >= len(body) || body[j] != '"' {
 			return false
 		}
-		key := s[i+1 : j]
-		i = skipSpace(s, j+1)
-		if i >= len(s) || s[i] != ':' {
+		f, known := lookupField(body[i+1 : j])
+		i = skipSpace(body, j+1)
+		if i >= len(body) || body[i] != ':' {
 			return false
 		}
-		i = skipSpace(s, i+1)
+		i = skipSpace(body, i+1)
 		var ok bool
-		if f, known := lookupField(key); known {
-			i, ok = scanJSONField(s, i, f, fs)
+		if known {
+			i, ok = scanJSONField(body, i, f, sc)
 		} else {
-			i, ok = skipJSONValue(s, i, 0)
+			i, ok = skipJSONValue(body, i, 0)
 		}
 		if !ok {
 			return false
 		}
-		i = skipSpace(s, i)
-		if i >= len(s) {
+		i = skipSpace(body, i)
+		if i >= len(body) {
 			return false
 		}
-		switch s[i] {
+		switch body[i] {
 		case ',':
-			i = skipSpace(s, i+1)
+			i = skipSpace(body, i+1)
 		case '}':
-			return skipSpace(s, i+1) == len(s)
+			return skipSpace(body, i+1) == len(body)
 		default:
 			return false
 		}
 	}
 }
 
-// scanJSONField reads the value of known field f at s[i:], records it as
-// the reference does (null is "", a wrong type is bad), and returns where
-// the value ends.
-func scanJSONField(s string, i int, f field, fs *fields) (int, bool) {
-	if i >= len(s) {
+// scanJSONField reads the value of the known field f at b[i:], records it
+// as the reference does (null is empty, a wrong type is bad), and returns
+// where the value ends.
+func scanJSONField(b []byte, i int, f field, sc *scanned) (int, bool) {
+	if i >= len(b) {
 		return 0, false
 	}
-	switch c := s[i]; {
+	switch c := b[i]; {
 	case c == '"':
-		val, end, raw, ok := scanJSONString(s, i, true)
+		end, escaped, ok := scanJSONString(b, i)
 		if !ok {
 			return 0, false
 		}
-		fs.set(f, val, false)
-		if f == fEncrypt && raw {
-			fs.encryptAt = i + 1
-		}
+		sc.set(f, valueSpan{i + 1, end - 1, escaped}, false)
 		return end, true
 	case c == 'n':
-		end, ok := scanLiteral(s, i, "null")
-		fs.set(f, "", false)
-		return end, ok
+		sc.set(f, valueSpan{}, false)
+		return scanLiteral(b, i, "null")
 	case c == '-' || '0' <= c && c <= '9':
-		end, ok := scanJSONNumber(s, i)
-		if !ok {
-			return 0, false
-		}
+		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			fs.set(f, s[i:end], false)
+			sc.set(f, valueSpan{i, end, false}, false)
 		} else {
-			fs.set(f, "", true)
+			sc.set(f, valueSpan{}, true)
 		}
-		return end, true
+		return end, ok
 	}
-	end, ok := skipJSONValue(s, i, 0)
-	fs.set(f, "", true)
-	return end, ok
+	sc.set(f, valueSpan{}, true)
+	return skipJSONValue(b, i, 0)
 }
 
-// skipJSONValue checks the syntax of the value at s[i:] and returns where it
+// skipJSONValue checks the syntax of the value at b[i:] and returns where it
 // ends.
-func skipJSONValue(s string, i, depth int) (int, bool) {
-	if i >= len(s) {
+func skipJSONValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
 		return 0, false
 	}
-	switch c := s[i]; {
+	switch c := b[i]; {
 	case c == '"':
-		_, end, _, ok := scanJSONString(s, i, false)
+		end, _, ok := scanJSONString(b, i)
 		return end, ok
 	case c == '-' || '0' <= c && c <= '9':
-		return scanJSONNumber(s, i)
+		return scanJSONNumber(b, i)
 	case c == 't':
-		return scanLiteral(s, i, "true")
+		return scanLiteral(b, i, "true")
 	case c == 'f':
-		return scanLiteral(s, i, "false")
+		return scanLiteral(b, i, "false")
 	case c == 'n':
-		return scanLiteral(s, i, "null")
+		return scanLiteral(b, i, "null")
 	case c == '{' || c == '[':
 		if depth >= maxScanDepth {
 			return 0, false
@@ -131,35 +117,35 @@ func skipJSONValue(s string, i, depth int) (int, bool) {
 		if c == '[' {
 			closing = ']'
 		}
-		i = skipSpace(s, i+1)
-		if i < len(s) && s[i] == closing {
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closing {
 			return i + 1, true
 		}
 		for {
 			var ok bool
 			if c == '{' {
-				if i >= len(s) || s[i] != '"' {
+				if i >= len(b) || b[i] != '"' {
 					return 0, false
 				}
-				if _, i, _, ok = scanJSONString(s, i, false); !ok {
+				if i, _, ok = scanJSONString(b, i); !ok {
 					return 0, false
 				}
-				i = skipSpace(s, i)
-				if i >= len(s) || s[i] != ':' {
+				i = skipSpace(b, i)
+				if i >= len(b) || b[i] != ':' {
 					return 0, false
 				}
-				i = skipSpace(s, i+1)
+				i = skipSpace(b, i+1)
 			}
-			if i, ok = skipJSONValue(s, i, depth+1); !ok {
+			if i, ok = skipJSONValue(b, i, depth+1); !ok {
 				return 0, false
 			}
-			i = skipSpace(s, i)
-			if i >= len(s) {
+			i = skipSpace(b, i)
+			if i >= len(b) {
 				return 0, false
 			}
-			switch s[i] {
+			switch b[i] {
 			case ',':
-				i = skipSpace(s, i+1)
+				i = skipSpace(b, i+1)
 			case closing:
 				return i + 1, true
 			default:
@@ -170,40 +156,40 @@ func skipJSONValue(s string, i, depth int) (int, bool) {
 	return 0, false
 }
 
-// scanLiteral checks that the literal lit stands at s[i:].
-func scanLiteral(s string, i int, lit string) (int, bool) {
-	if len(s)-i < len(lit) || s[i:i+len(lit)] != lit {
+// scanLiteral checks that the literal lit stands at b[i:].
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if !hasPrefixAt(b, i, lit) {
 		return 0, false
 	}
 	return i + len(lit), true
 }
 
-// scanJSONNumber checks the JSON number at s[i:] and returns where it ends.
-func scanJSONNumber(s string, i int) (int, bool) {
-	if i < len(s) && s[i] == '-' {
+// scanJSONNumber checks the JSON number at b[i:] and returns where it ends.
+func scanJSONNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
 		i++
 	}
 	switch {
-	case i < len(s) && s[i] == '0':
+	case i < len(b) && b[i] == '0':
 		i++
-	case i < len(s) && '1' <= s[i] && s[i] <= '9':
-		i = skipDigits(s, i+1)
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
 	default:
 		return 0, false
 	}
-	if i < len(s) && s[i] == '.' {
-		j := skipDigits(s, i+1)
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
 		if j == i+1 {
 			return 0, false
 		}
 		i = j
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		j := skipDigits(s, i)
+		j := skipDigits(b, i)
 		if j == i {
 			return 0, false
 		}
@@ -212,165 +198,160 @@ func scanJSONNumber(s string, i int) (int, bool) {
 	return i, true
 }
 
-func skipDigits(s string, i int) int {
-	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 		i++
 	}
 	return i
 }
 
-// scanJSONString checks the string whose opening quote is s[i] and returns
-// its value (when decode is set), where it ends, and whether the value is
-// the raw text between the quotes. It decodes escapes as encoding/json does,
-// lone surrogates included.
-func scanJSONString(s string, i int, decode bool) (val string, end int, raw, ok bool) {
-	start := i + 1
-	j := start
-	for j < len(s) {
-		c := s[j]
-		switch {
+// jsonSpecial marks the bytes scanJSONString must look at: the quote, the
+// backslash, control characters, and every byte of a multi-byte character.
+var jsonSpecial = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
+// skipJSONPlain returns the index of the first byte at or after i that
+// jsonSpecial marks, or len(b), testing a word at a time.
+func skipJSONPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := hasByte(x, '"') | hasByte(x, '\\') | hasLess(x, 0x20) | x&msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && !jsonSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
+// scanJSONString checks the string whose opening quote is b[i], as
+// encoding/json would: valid UTF-8, no control characters, valid escapes.
+// It returns where the string ends (after its closing quote) and whether it
+// has escapes.
+func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
+	j := i + 1
+	for {
+		j = skipJSONPlain(b, j)
+		if j >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[j]; {
 		case c == '"':
-			return s[start:j], j + 1, true, true
+			return j + 1, escaped, true
 		case c == '\\':
-			return unescapeJSON(s, start, j, decode)
+			n := jsonEscapeLen(b, j)
+			if n == 0 {
+				return 0, false, false
+			}
+			escaped = true
+			j += n
 		case c < 0x20:
-			return "", 0, false, false
-		case c < utf8.RuneSelf:
-			j++
+			return 0, false, false
 		default:
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if r == utf8.RuneError && size == 1 {
-				return "", 0, false, false
+			for j < len(b) && b[j] >= utf8.RuneSelf { // a run of them
+				_, size := decodeRune(b, j)
+				if size == 0 {
+					return 0, false, false
+				}
+				j += size
 			}
-			j += size
 		}
 	}
-	return "", 0, false, false
 }
 
-// unescapeJSON continues scanJSONString from the first backslash, at s[j].
-func unescapeJSON(s string, start, j int, decode bool) (val string, end int, raw, ok bool) {
-	var b []byte
-	if decode {
-		b = make([]byte, 0, len(s)-start)
-		b = append(b, s[start:j]...)
+// jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
+func jsonEscapeLen(b []byte, j int) int {
+	if j+1 >= len(b) {
+		return 0
 	}
-	for j < len(s) {
-		c := s[j]
-		switch {
-		case c == '"':
-			return string(b), j + 1, false, true
-		case c == '\\':
-			if j+1 >= len(s) {
-				return "", 0, false, false
-			}
-			var r rune
-			switch e := s[j+1]; e {
-			case '"', '\\', '/':
-				r = rune(e)
-			case 'b':
-				r = '\b'
-			case 'f':
-				r = '\f'
-			case 'n':
-				r = '\n'
-			case 'r':
-				r = '\r'
-			case 't':
-				r = '\t'
-			case 'u':
-				r = hex4(s, j+2)
-				if r < 0 {
-					return "", 0, false, false
-				}
-				j += 6
-				if utf16.IsSurrogate(r) {
-					if r2 := escapedHex4(s, j); r2 >= 0 {
-						if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-							r = dec
-							j += 6
-						} else {
-							r = utf8.RuneError
-						}
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				if decode {
-					b = utf8.AppendRune(b, r)
-				}
-				continue
-			default:
-				return "", 0, false, false
-			}
-			if decode {
-				b = append(b, byte(r))
-			}
-			j += 2
-		case c < 0x20:
-			return "", 0, false, false
-		case c < utf8.RuneSelf:
-			if decode {
-				b = append(b, c)
-			}
-			j++
-		default:
-			r, size := utf8.DecodeRuneInString(s[j:])
-			if r == utf8.RuneError && size == 1 {
-				return "", 0, false, false
-			}
-			if decode {
-				b = append(b, s[j:j+size]...)
-			}
-			j += size
+	switch b[j+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if hex4(b, j+2) >= 0 {
+			return 6
 		}
-	}
-	return "", 0, false, false
-}
-
-// hex4 reads four hex digits at s[i:], or returns -1.
-func hex4(s string, i int) rune {
-	if len(s)-i < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range []byte(s[i : i+4]) {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// escapedHex4 reads a \uXXXX escape at s[i:], or returns -1.
-func escapedHex4(s string, i int) rune {
-	if len(s)-i < 6 || s[i] != '\\' || s[i+1] != 'u' {
-		return -1
-	}
-	return hex4(s, i+2)
-}
-
-// bomLen is the length of a UTF-8 byte-order mark at the start of s.
-func bomLen(s string) int {
-	if len(s) >= 3 && s[0] == 0xEF && s[1] == 0xBB && s[2] == 0xBF {
-		return 3
 	}
 	return 0
 }
 
-// skipSpace returns the index of the first byte at or after i that is not
-// whitespace.
-func skipSpace(s string, i int) int {
-	for i < len(s) && isSpace(s[i]) {
-		i++
+// decodeJSONString writes the value of a checked string's raw content,
+// escapes decoded as encoding/json decodes them (a lone surrogate becomes
+// U+FFFD).
+func decodeJSONString(w *strings.Builder, raw []byte) {
+	for i := 0; i < len(raw); {
+		k := bytes.IndexByte(raw[i:], '\\')
+		if k < 0 {
+			w.Write(raw[i:])
+			return
+		}
+		w.Write(raw[i : i+k])
+		i += k
+		switch e := raw[i+1]; e {
+		case 'b':
+			w.WriteByte('\b')
+		case 'f':
+			w.WriteByte('\f')
+		case 'n':
+			w.WriteByte('\n')
+		case 'r':
+			w.WriteByte('\r')
+		case 't':
+			w.WriteByte('\t')
+		case 'u':
+			r := hex4(raw, i+2)
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2 = hex4(raw, i+2)
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			w.WriteRune(r)
+			continue
+		default: // '"', '\\', '/'
+			w.WriteByte(e)
+		}
+		i += 2
 	}
-	return i
+}
+
+// hex4 reads four hex digits at b[i:], or returns -1.
+func hex4(b []byte, i int) rune {
+	if len(b)-i < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		d := digitValue(c)
+		if d >= 16 {
+			return -1
+		}
+		r = r<<4 | rune(d)
+	}
+	return r
+}
+
+// digitValue is the value of a hex digit, or 16 for any other byte.
+func digitValue(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 16
 }

@@ -1,33 +1,32 @@
 package csmsg
 
 import (
+	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
 
-// scanXML is the fast path of ParseXML, for the flat XML WeChat sends: one
-// pass over s (the body as a string) that fills fs with the value of each
-// known element, as substrings of s where no entity or carriage return needs
-// rewriting. It reports false for anything it does not fully understand
-// (a prolog, comments, attributes, namespaces, an element inside a known
-// field, deep nesting, any syntax error...), and the caller then uses
-// decodeXML, the reference, on the same body. Where it reports true, it
-// agrees with the reference.
-func scanXML(s string, fs *fields) bool {
-	i := skipSpace(s, bomLen(s))
-	if !strings.HasPrefix(s[i:], "<xml>") {
+// scanXML is the XML scanner (see scanned), for the flat XML WeChat sends:
+// it fills sc from body, or reports false for anything it does not fully
+// understand (a prolog, comments, attributes, namespaces, an element inside
+// a known field, deep nesting, any syntax error...).
+func scanXML(body []byte, sc *scanned) bool {
+	i := skipSpace(body, bomLen(body))
+	if !hasPrefixAt(body, i, "<xml>") {
 		return false
 	}
 	i += len("<xml>")
 	for {
-		i = skipSpace(s, i)
-		if i >= len(s) || s[i] != '<' {
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != '<' {
 			return false
 		}
-		if strings.HasPrefix(s[i:], "</xml>") {
-			return skipSpace(s, i+len("</xml>")) == len(s)
+		if hasPrefixAt(body, i, "</xml>") {
+			return skipSpace(body, i+len("</xml>")) == len(body)
 		}
-		name, end, empty, ok := scanXMLStartTag(s, i)
+		name, end, empty, ok := scanXMLStartTag(body, i)
 		if !ok {
 			return false
 		}
@@ -35,44 +34,40 @@ func scanXML(s string, fs *fields) bool {
 		switch {
 		case empty:
 			if known {
-				fs.set(f, "", false)
+				sc.set(f, valueSpan{}, false)
 			}
 			i = end
 		case known:
-			val, at, next, ok := scanXMLValue(s, end, name)
-			if !ok {
+			var sp valueSpan
+			if sp, i, ok = scanXMLValue(body, end, name); !ok {
 				return false
 			}
-			fs.set(f, val, false)
-			if f == fEncrypt {
-				fs.encryptAt = at
-			}
-			i = next
+			sc.set(f, sp, false)
 		default:
-			if i, ok = skipXMLContent(s, end, name, 0); !ok {
+			if i, ok = skipXMLContent(body, end, name, 0); !ok {
 				return false
 			}
 		}
 	}
 }
 
-// scanXMLStartTag reads a start tag without attributes at s[i:] ("<Name>" or
+// scanXMLStartTag reads a start tag without attributes at b[i:] ("<Name>" or
 // "<Name/>") and returns its name and where it ends.
-func scanXMLStartTag(s string, i int) (name string, end int, empty, ok bool) {
+func scanXMLStartTag(b []byte, i int) (name []byte, end int, empty, ok bool) {
 	j := i + 1
-	if j >= len(s) || s[i] != '<' || !isNameStart(s[j]) {
-		return "", 0, false, false
+	if j >= len(b) || b[i] != '<' || !isNameStart(b[j]) {
+		return nil, 0, false, false
 	}
-	for j++; j < len(s) && isNameByte(s[j]); j++ {
+	for j++; j < len(b) && isNameByte(b[j]); j++ {
 	}
-	name = s[i+1 : j]
+	name = b[i+1 : j]
 	switch {
-	case j < len(s) && s[j] == '>':
+	case j < len(b) && b[j] == '>':
 		return name, j + 1, false, true
-	case strings.HasPrefix(s[j:], "/>"):
+	case hasPrefixAt(b, j, "/>"):
 		return name, j + 2, true, true
 	}
-	return "", 0, false, false
+	return nil, 0, false, false
 }
 
 // isNameStart and isNameByte accept the ASCII names the scanner handles: no
@@ -85,119 +80,63 @@ func isNameByte(c byte) bool {
 	return isNameStart(c) || '0' <= c && c <= '9' || c == '-' || c == '.'
 }
 
-// scanXMLValue reads the content of the known element name, which starts
-// at s[i:], up to its end tag: text and CDATA sections, nothing else. It
-// returns the value, where it starts in s when it is a substring of s (0
-// otherwise), and where the end tag ends.
-func scanXMLValue(s string, i int, name string) (val string, at, next int, ok bool) {
-	var b []byte // the value, once it is not a single plain segment
-	segments := 0
-	for {
-		seg, text, j, ok := nextXMLSegment(s, i)
-		if !ok {
-			return "", 0, 0, false
-		}
-		if seg == "" && j == i {
-			break // at "</"
-		}
-		plain, ok := checkXMLSegment(seg, text)
-		if !ok {
-			return "", 0, 0, false
-		}
-		segments++
-		if segments == 1 && plain {
-			val, at = seg, j-len(seg)
-			if !text {
-				at -= len("]]>")
-			}
-		} else {
-			if b == nil {
-				b = append(make([]byte, 0, len(val)+len(seg)), val...)
-			}
-			if b, ok = appendXMLSegment(b, seg, text); !ok {
-				return "", 0, 0, false
-			}
-		}
-		i = j
-	}
-	next, ok = scanXMLEndTag(s, i, name)
-	if !ok {
-		return "", 0, 0, false
-	}
-	if b != nil {
-		return string(b), 0, next, true
-	}
-	return val, at, next, true
-}
-
-// nextXMLSegment returns the text run or CDATA section at s[i:] and where it
-// ends; at an end tag it returns "" and i. Anything else (an element, a
-// comment, the end of the input) is not ok.
-func nextXMLSegment(s string, i int) (seg string, text bool, next int, ok bool) {
-	if i >= len(s) {
-		return "", false, 0, false
-	}
-	if s[i] != '<' {
-		j := strings.IndexByte(s[i:], '<')
-		if j < 0 {
-			return "", false, 0, false
-		}
-		return s[i : i+j], true, i + j, true
-	}
-	if strings.HasPrefix(s[i:], "</") {
-		return "", false, i, true
-	}
-	const open = "<![CDATA["
-	if !strings.HasPrefix(s[i:], open) {
-		return "", false, 0, false
-	}
-	start := i + len(open)
-	j := strings.Index(s[start:], "]]>")
-	if j < 0 {
-		return "", false, 0, false
-	}
-	return s[start : start+j], false, start + j + len("]]>"), true
-}
-
-// scanXMLEndTag checks that "</name>" stands at s[i:].
-func scanXMLEndTag(s string, i int, name string) (int, bool) {
-	if !strings.HasPrefix(s[i:], "</") || !strings.HasPrefix(s[i+2:], name) {
-		return 0, false
-	}
+// scanXMLEndTag checks that "</name>" stands at b[i:] and returns where it
+// ends.
+func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 	j := i + 2 + len(name)
-	if j >= len(s) || s[j] != '>' {
+	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || !bytes.Equal(b[i+2:j], name) || b[j] != '>' {
 		return 0, false
 	}
 	return j + 1, true
 }
 
-// skipXMLContent checks the content of the unknown element name, which
-// starts at s[i:] (text, CDATA, elements within), and returns where its end
-// tag ends.
-func skipXMLContent(s string, i int, name string, depth int) (int, bool) {
+// scanXMLValue reads the content of the known element name, which starts
+// at b[i:], up to its end tag: text and CDATA sections, nothing else. It
+// returns the value's span and where the end tag ends.
+func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool) {
+	start, segments := i, 0
 	for {
-		seg, text, j, ok := nextXMLSegment(s, i)
+		segStart, segEnd, plain, j, ok := nextXMLSegment(b, i)
+		if !ok {
+			return valueSpan{}, 0, false
+		}
+		if j == i {
+			break // at "</"
+		}
+		segments++
+		sp = valueSpan{segStart, segEnd, !plain}
+		i = j
+	}
+	if next, ok = scanXMLEndTag(b, i, name); !ok {
+		return valueSpan{}, 0, false
+	}
+	if segments > 1 || sp.decode {
+		// Several segments, or one with entities or carriage returns:
+		// decodeXMLContent will walk the whole content again.
+		sp = valueSpan{start, i, true}
+	}
+	return sp, next, true
+}
+
+// skipXMLContent checks the content of the unknown element name, which
+// starts at b[i:] (text, CDATA, elements within), and returns where its end
+// tag ends.
+func skipXMLContent(b []byte, i int, name []byte, depth int) (int, bool) {
+	for {
+		_, _, _, j, ok := nextXMLSegment(b, i)
 		switch {
-		case ok && (seg != "" || j != i):
-			if _, ok := checkXMLSegment(seg, text); !ok {
-				return 0, false
-			}
-			if text && strings.IndexByte(seg, '&') >= 0 {
-				if _, ok := appendXMLSegment(nil, seg, text); !ok {
-					return 0, false // an entity the reference would refuse
-				}
-			}
+		case ok && j != i:
 			i = j
 		case ok: // an end tag
-			return scanXMLEndTag(s, i, name)
-		default: // an element inside
-			inner, end, empty, ok := scanXMLStartTag(s, i)
+			return scanXMLEndTag(b, i, name)
+		default: // an element inside, or what the scanner leaves alone
+			inner, end, empty, ok := scanXMLStartTag(b, i)
 			if !ok || depth >= maxScanDepth {
 				return 0, false
 			}
 			i = end
 			if !empty {
-				if i, ok = skipXMLContent(s, i, inner, depth+1); !ok {
+				if i, ok = skipXMLContent(b, i, inner, depth+1); !ok {
 					return 0, false
 				}
 			}
@@ -205,106 +144,199 @@ func skipXMLContent(s string, i int, name string, depth int) (int, bool) {
 	}
 }
 
-// checkXMLSegment checks the raw text of a text run (text) or CDATA section
-// as encoding/xml would: valid UTF-8, only characters XML allows, and in
-// text no "]]>". It reports whether the segment is its own value (plain):
-// no entity to decode and no carriage return to rewrite.
-func checkXMLSegment(seg string, text bool) (plain, ok bool) {
+const cdataOpen, cdataClose = "<![CDATA[", "]]>"
+
+// nextXMLSegment reads the text run or CDATA section at b[i:], checked as
+// encoding/xml would check it, and returns where its text stands, whether
+// it is plain (no entity to decode, no carriage return to rewrite), and
+// where the segment ends. At an end tag it returns next == i. Anything else
+// (an element, a comment, the end of the input, a character or entity XML
+// does not allow) is not ok.
+func nextXMLSegment(b []byte, i int) (start, end int, plain bool, next int, ok bool) {
+	switch {
+	case i >= len(b):
+		return 0, 0, false, 0, false
+	case b[i] != '<':
+		end, plain, ok := scanXMLChars(b, i, false)
+		return i, end, plain, end, ok
+	case hasPrefixAt(b, i, "</"):
+		return 0, 0, false, i, true
+	case hasPrefixAt(b, i, cdataOpen):
+		start := i + len(cdataOpen)
+		end, plain, ok := scanXMLChars(b, start, true)
+		return start, end, plain, end + len(cdataClose), ok
+	}
+	return 0, 0, false, 0, false
+}
+
+// xmlSpecial marks the bytes scanXMLChars must look at: control
+// characters, '&', '<', ']', '\r', and every byte of a multi-byte
+// character.
+var xmlSpecial = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c < 0x20 && c != '\t' && c != '\n' || c == '&' || c == '<' || c == ']' || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
+// scanXMLChars checks the characters of a text run (up to the next '<') or
+// of a CDATA section (up to "]]>") that starts at b[i:], as encoding/xml
+// would: valid UTF-8, only characters XML allows, in text only the entities
+// it knows and no "]]>". It returns where the run ends, and whether it is
+// plain: no entity to decode, no carriage return to rewrite.
+func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 	plain = true
-	for i := 0; i < len(seg); {
-		c := seg[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(seg[i:])
-			if r == utf8.RuneError && size == 1 || !isXMLChar(r) {
-				return false, false
-			}
-			i += size
-			continue
+	for {
+		i = skipXMLPlain(b, i)
+		if i >= len(b) {
+			return 0, false, false
 		}
-		switch {
-		case c == '\r' || c == '&' && text:
+		switch c := b[i]; {
+		case c >= utf8.RuneSelf:
+			for i < len(b) && b[i] >= utf8.RuneSelf { // a run of them
+				r, size := decodeRune(b, i)
+				if size == 0 || r == 0xFFFE || r == 0xFFFF {
+					return 0, false, false
+				}
+				i += size
+			}
+			continue
+		case c == '<':
+			if !cdata {
+				return i, plain, true
+			}
+		case c == ']':
+			if hasPrefixAt(b, i, cdataClose) {
+				if cdata {
+					return i, plain, true
+				}
+				return 0, false, false
+			}
+		case c == '&':
+			if !cdata {
+				_, n := xmlEntity(b, i)
+				if n == 0 {
+					return 0, false, false
+				}
+				plain = false
+				i += n
+				continue
+			}
+		case c == '\r':
 			plain = false
-		case c == ']' && text && strings.HasPrefix(seg[i:], "]]>"):
-			return false, false
-		case c < 0x20 && c != '\t' && c != '\n':
-			return false, false
+		case c == '\t' || c == '\n': // xmlStop marks them too
+		default: // a control character
+			return 0, false, false
 		}
 		i++
 	}
-	return plain, true
 }
 
-// appendXMLSegment appends the value of a checked segment to b: entities
-// decoded (in text), "\r\n" and a lone "\r" turned into "\n", as
-// encoding/xml does. An entity it does not know, or a character reference
-// it would have to think twice about, is not ok.
-func appendXMLSegment(b []byte, seg string, text bool) ([]byte, bool) {
+// skipXMLPlain returns the index of the first byte at or after i that
+// xmlSpecial marks (or a tab or newline), or len(b), testing a word at a
+// time.
+func skipXMLPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := hasLess(x, 0x20) | hasByte(x, '&') | hasByte(x, '<') | hasByte(x, ']') | x&msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && !xmlSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
+// decodeXMLContent writes the value of checked element content: CDATA
+// sections as they are, text with its entities decoded, and in both "\r\n"
+// and a lone "\r" turned into "\n", as encoding/xml does.
+func decodeXMLContent(w *strings.Builder, raw []byte) {
+	for i := 0; i < len(raw); {
+		if hasPrefixAt(raw, i, cdataOpen) {
+			i += len(cdataOpen)
+			end := i + bytes.Index(raw[i:], []byte(cdataClose))
+			writeXMLChars(w, raw[i:end], false)
+			i = end + len(cdataClose)
+			continue
+		}
+		end := bytes.IndexByte(raw[i:], '<')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += i
+		}
+		writeXMLChars(w, raw[i:end], true)
+		i = end
+	}
+}
+
+// writeXMLChars writes one checked segment, decoding entities in text.
+func writeXMLChars(w *strings.Builder, seg []byte, text bool) {
 	for i := 0; i < len(seg); {
+		special := "\r"
+		if text {
+			special = "&\r"
+		}
+		k := bytes.IndexAny(seg[i:], special)
+		if k < 0 {
+			w.Write(seg[i:])
+			return
+		}
+		w.Write(seg[i : i+k])
+		i += k
 		switch c := seg[i]; {
 		case c == '\r':
-			b = append(b, '\n')
+			w.WriteByte('\n')
 			i++
 			if i < len(seg) && seg[i] == '\n' {
 				i++
 			}
 		case c == '&' && text:
-			r, n := xmlEntity(seg[i:])
-			if n == 0 {
-				return nil, false
-			}
-			b = utf8.AppendRune(b, r)
+			r, n := xmlEntity(seg, i)
+			w.WriteRune(r)
 			i += n
 		default:
-			b = append(b, c)
+			w.WriteByte(c)
 			i++
 		}
 	}
-	return b, true
 }
 
-// xmlEntity decodes the entity or character reference at the start of s and
-// returns its length, or 0 for anything but the five predefined entities
-// and references to characters XML allows.
-func xmlEntity(s string) (rune, int) {
-	for _, e := range [...]struct {
-		name string
-		r    rune
-	}{{"&lt;", '<'}, {"&gt;", '>'}, {"&amp;", '&'}, {"&apos;", '\''}, {"&quot;", '"'}} {
-		if strings.HasPrefix(s, e.name) {
-			return e.r, len(e.name)
-		}
-	}
-	if !strings.HasPrefix(s, "&#") {
+// xmlEntity decodes the entity or character reference at b[i:] and returns
+// its length, or 0 for anything but the five predefined entities and
+// references to characters XML allows (a reference to a surrogate, which
+// encoding/xml turns into U+FFFD, is left to the reference decoder).
+func xmlEntity(b []byte, i int) (rune, int) {
+	switch {
+	case hasPrefixAt(b, i, "&lt;"):
+		return '<', 4
+	case hasPrefixAt(b, i, "&gt;"):
+		return '>', 4
+	case hasPrefixAt(b, i, "&amp;"):
+		return '&', 5
+	case hasPrefixAt(b, i, "&apos;"):
+		return '\'', 6
+	case hasPrefixAt(b, i, "&quot;"):
+		return '"', 6
+	case !hasPrefixAt(b, i, "&#"):
 		return 0, 0
 	}
-	i, base := 2, rune(10)
-	if i < len(s) && s[i] == 'x' {
-		i, base = 3, 16
+	j, base := i+2, rune(10)
+	if j < len(b) && b[j] == 'x' {
+		j, base = j+1, 16
 	}
-	start := i
+	start := j
 	var r rune
-	for ; i < len(s) && s[i] != ';'; i++ {
-		d := rune(digitValue(s[i]))
+	for ; j < len(b) && b[j] != ';'; j++ {
+		d := rune(digitValue(b[j]))
 		if d >= base || r > utf8.MaxRune {
 			return 0, 0
 		}
 		r = r*base + d
 	}
-	if i == start || i >= len(s) || r > utf8.MaxRune || 0xD800 <= r && r <= 0xDFFF || !isXMLChar(r) {
+	if j == start || j >= len(b) || r > utf8.MaxRune || 0xD800 <= r && r <= 0xDFFF || !isXMLChar(r) {
 		return 0, 0
 	}
-	return r, i + 1
-}
-
-// digitValue is the value of a hex digit, or 16 for any other byte.
-func digitValue(c byte) byte {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0'
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 16
+	return r, j + 1 - i
 }

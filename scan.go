@@ -1,0 +1,193 @@
+package csmsg
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// The scanners are the fast path of ParseXML, ParseJSON and the Receiver:
+// one pass over the body that finds where the value of each known field
+// stands, without copying anything. Then the fields are substrings of one
+// copy of the body (and of one more string if some values need decoding),
+// and a Receiver reads Encrypt from the body itself.
+//
+// A scanner reports false for anything it does not fully understand, and
+// the caller hands the body to the reference decoder (decodeXML, decodeJSON),
+// which is built on encoding/xml and encoding/json and defines what a push
+// is. Where a scanner reports true, it agrees with the reference: the
+// differential tests and fuzz targets hold them to it.
+
+// valueSpan is where the last value of a known field stands in the body.
+type valueSpan struct {
+	start, end int
+	// decode is set when the raw text is not the value: it has JSON
+	// escapes, or XML entities, carriage returns or several CDATA sections.
+	decode bool
+}
+
+// scanned is what a scanner found: for each known field its span (the zero
+// span for an absent or null field) and whether it held the wrong kind of
+// value, as in [fields].
+type scanned struct {
+	span [numFields]valueSpan
+	bad  fieldMask
+}
+
+// set records the last occurrence of f.
+func (sc *scanned) set(f field, sp valueSpan, bad bool) {
+	sc.span[f] = sp
+	sc.bad = sc.bad.with(f, bad)
+}
+
+// fill sets fs to the values the scanner found in body, a body in format
+// f, as the reference decoders would find them: substrings of one copy of
+// the body. Where values need decoding (escapes, entities), the copy holds
+// them decoded in place, so escapes cost no allocation either.
+func (sc *scanned) fill(fs *fields, body []byte, f Format) {
+	fs.bad = sc.bad
+	// The spans to decode, in the order they stand in the body.
+	var order [numFields]field
+	n := 0
+	for i := range sc.span {
+		if sc.span[i].decode {
+			j := n
+			for ; j > 0 && sc.span[order[j-1]].start > sc.span[i].start; j-- {
+				order[j] = order[j-1]
+			}
+			order[j] = field(i)
+			n++
+		}
+	}
+	if n == 0 {
+		s := string(body)
+		for i := range sc.span {
+			fs.val[i] = s[sc.span[i].start:sc.span[i].end]
+		}
+		return
+	}
+
+	// The copy: the body with each span to decode replaced by its value,
+	// which is never longer. decoded holds where those values now stand.
+	var b strings.Builder
+	b.Grow(len(body))
+	var decoded [numFields][2]int
+	prev := 0
+	for _, d := range order[:n] {
+		sp := &sc.span[d]
+		b.Write(body[prev:sp.start])
+		start := b.Len()
+		decodeValue(&b, body[sp.start:sp.end], f)
+		decoded[d] = [2]int{start, b.Len()}
+		prev = sp.end
+	}
+	b.Write(body[prev:])
+	s := b.String()
+	for i := range sc.span {
+		sp := &sc.span[i]
+		if sp.decode {
+			fs.val[i] = s[decoded[i][0]:decoded[i][1]]
+			continue
+		}
+		shift := 0 // what the decoded values before this one saved
+		for _, d := range order[:n] {
+			if sc.span[d].end <= sp.start {
+				shift += sc.span[d].end - sc.span[d].start - (decoded[d][1] - decoded[d][0])
+			}
+		}
+		fs.val[i] = s[sp.start-shift : sp.end-shift]
+	}
+}
+
+// raw returns the value of fd as bytes: a slice of body when it needs no
+// decoding, a copy otherwise.
+func (sc *scanned) raw(fd field, body []byte, f Format) []byte {
+	sp := sc.span[fd]
+	if !sp.decode {
+		return body[sp.start:sp.end]
+	}
+	var b strings.Builder
+	decodeValue(&b, body[sp.start:sp.end], f)
+	return []byte(b.String())
+}
+
+// decodeValue writes the value of a span that needs decoding: its result is
+// never longer than the raw text.
+func decodeValue(w *strings.Builder, raw []byte, f Format) {
+	if f == FormatXML {
+		decodeXMLContent(w, raw)
+	} else {
+		decodeJSONString(w, raw)
+	}
+}
+
+// maxScanDepth is how deeply the scanners follow nested unknown values
+// before they hand the body to the reference decoder.
+const maxScanDepth = 32
+
+// bomLen is the length of a UTF-8 byte-order mark at the start of b.
+func bomLen(b []byte) int {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return 3
+	}
+	return 0
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// hasPrefixAt reports whether b[i:] starts with p.
+func hasPrefixAt(b []byte, i int, p string) bool {
+	return i <= len(b) && len(b)-i >= len(p) && string(b[i:i+len(p)]) == p
+}
+
+// decodeRune decodes the multi-byte character at b[i:], or returns size 0
+// if it is not valid UTF-8. The common two- and three-byte characters
+// (Chinese among them) are decoded inline.
+func decodeRune(b []byte, i int) (r rune, size int) {
+	c := b[i]
+	switch {
+	case c >= 0xC2 && c <= 0xDF && i+1 < len(b):
+		if c1 := b[i+1]; c1&0xC0 == 0x80 {
+			return rune(c&0x1F)<<6 | rune(c1&0x3F), 2
+		}
+		return 0, 0
+	case (c >= 0xE1 && c <= 0xEC || c == 0xEE || c == 0xEF) && i+2 < len(b):
+		// No overlong forms and no surrogates start with these.
+		c1, c2 := b[i+1], b[i+2]
+		if c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
+			return rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F), 3
+		}
+		return 0, 0
+	}
+	r, size = utf8.DecodeRune(b[i:])
+	if r == utf8.RuneError && size == 1 {
+		return 0, 0
+	}
+	return r, size
+}
+
+// Word-at-a-time helpers: the scanners test eight bytes at once for the
+// bytes they must look at, and step over the rest.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasByte marks, in the high bit of each byte, the bytes of x equal to c.
+// Only the lowest mark is exact, which is all the scanners use.
+func hasByte(x uint64, c byte) uint64 {
+	v := x ^ lsb*uint64(c)
+	return (v - lsb) &^ v & msb
+}
+
+// hasLess marks the bytes of x below c (c <= 0x80); the lowest mark is exact.
+func hasLess(x uint64, c byte) uint64 {
+	return (x - lsb*uint64(c)) &^ x & msb
+}
+
