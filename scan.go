@@ -1,6 +1,7 @@
 package csmsg
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -29,41 +30,47 @@ type valueSpan struct {
 // span for an absent or null field) and whether it held the wrong kind of
 // value, as in [fields].
 type scanned struct {
-	span [numFields]valueSpan
-	bad  fieldMask
+	span    [numFields]valueSpan
+	bad     fieldMask
+	present fieldMask // the fields whose span is not empty
+	decode  fieldMask // the fields whose span needs decoding
 }
 
 // set records the last occurrence of f.
 func (sc *scanned) set(f field, sp valueSpan, bad bool) {
 	sc.span[f] = sp
 	sc.bad = sc.bad.with(f, bad)
+	sc.present = sc.present.with(f, sp.end > sp.start)
+	sc.decode = sc.decode.with(f, sp.decode)
 }
 
 // fill sets fs to the values the scanner found in body, a body in format
 // f, as the reference decoders would find them: substrings of one copy of
 // the body. Where values need decoding (escapes, entities), the copy holds
-// them decoded in place, so escapes cost no allocation either.
+// them decoded in place, so escapes cost no allocation either. fs must be
+// the zero value: fill sets only the fields that have a value.
 func (sc *scanned) fill(fs *fields, body []byte, f Format) {
 	fs.bad = sc.bad
+	if sc.decode == 0 {
+		s := string(body)
+		for m := sc.present; m != 0; m &= m - 1 {
+			sp := &sc.span[bits.TrailingZeros32(uint32(m))]
+			fs.val[bits.TrailingZeros32(uint32(m))] = s[sp.start:sp.end]
+		}
+		return
+	}
+
 	// The spans to decode, in the order they stand in the body.
 	var order [numFields]field
 	n := 0
-	for i := range sc.span {
-		if sc.span[i].decode {
-			j := n
-			for ; j > 0 && sc.span[order[j-1]].start > sc.span[i].start; j-- {
-				order[j] = order[j-1]
-			}
-			order[j] = field(i)
-			n++
+	for m := sc.decode; m != 0; m &= m - 1 {
+		i := field(bits.TrailingZeros32(uint32(m)))
+		j := n
+		for ; j > 0 && sc.span[order[j-1]].start > sc.span[i].start; j-- {
+			order[j] = order[j-1]
 		}
-	}
-	if n == 0 {
-		s := string(body)
-		for i := range sc.span {
-			fs.val[i] = s[sc.span[i].start:sc.span[i].end]
-		}
-		return
+		order[j] = i
+		n++
 	}
 
 	// The copy: the body with each span to decode replaced by its value,
@@ -82,7 +89,8 @@ func (sc *scanned) fill(fs *fields, body []byte, f Format) {
 	}
 	b.Write(body[prev:])
 	s := b.String()
-	for i := range sc.span {
+	for m := sc.present | sc.decode; m != 0; m &= m - 1 {
+		i := bits.TrailingZeros32(uint32(m))
 		sp := &sc.span[i]
 		if sp.decode {
 			fs.val[i] = s[decoded[i][0]:decoded[i][1]]
@@ -144,6 +152,25 @@ func skipSpace(b []byte, i int) int {
 // hasPrefixAt reports whether b[i:] starts with p.
 func hasPrefixAt(b []byte, i int, p string) bool {
 	return i <= len(b) && len(b)-i >= len(p) && string(b[i:i+len(p)]) == p
+}
+
+// skipMultibyte steps over the run of multi-byte characters at b[i:] and
+// returns where it ends, or false if it is not valid UTF-8 or, with xml
+// set, holds U+FFFE or U+FFFF, which XML does not allow. Three-byte
+// characters, Chinese among them, take the short way.
+func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
+	for i < len(b) && b[i] >= utf8.RuneSelf {
+		if c := b[i]; c >= 0xE1 && c <= 0xEC && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 {
+			i += 3 // no overlong form, surrogate or non-character starts with these
+			continue
+		}
+		r, size := decodeRune(b, i)
+		if size == 0 || xml && (r == 0xFFFE || r == 0xFFFF) {
+			return 0, false
+		}
+		i += size
+	}
+	return i, true
 }
 
 // decodeRune decodes the multi-byte character at b[i:], or returns size 0

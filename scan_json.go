@@ -1,7 +1,6 @@
 package csmsg
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"strings"
@@ -244,25 +243,28 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 		case c == '"':
 			return j + 1, escaped, true
 		case c == '\\':
+			escaped = true
+			if j+1 < len(b) && b[j+1] != 'u' && jsonShortEscape[b[j+1]] {
+				j += 2
+				continue
+			}
 			n := jsonEscapeLen(b, j)
 			if n == 0 {
 				return 0, false, false
 			}
-			escaped = true
 			j += n
 		case c < 0x20:
 			return 0, false, false
 		default:
-			for j < len(b) && b[j] >= utf8.RuneSelf { // a run of them
-				_, size := decodeRune(b, j)
-				if size == 0 {
-					return 0, false, false
-				}
-				j += size
+			if j, ok = skipMultibyte(b, j, false); !ok {
+				return 0, false, false
 			}
 		}
 	}
 }
+
+// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside.
+var jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
 // jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
 func jsonEscapeLen(b []byte, j int) int {
@@ -285,13 +287,14 @@ func jsonEscapeLen(b []byte, j int) int {
 // U+FFFD).
 func decodeJSONString(w *strings.Builder, raw []byte) {
 	for i := 0; i < len(raw); {
-		k := bytes.IndexByte(raw[i:], '\\')
-		if k < 0 {
-			w.Write(raw[i:])
+		k := i
+		for k < len(raw) && raw[k] != '\\' {
+			k++
+		}
+		w.Write(raw[i:k])
+		if i = k; i == len(raw) {
 			return
 		}
-		w.Write(raw[i : i+k])
-		i += k
 		switch e := raw[i+1]; e {
 		case 'b':
 			w.WriteByte('\b')

@@ -193,12 +193,8 @@ func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 		}
 		switch c := b[i]; {
 		case c >= utf8.RuneSelf:
-			for i < len(b) && b[i] >= utf8.RuneSelf { // a run of them
-				r, size := decodeRune(b, i)
-				if size == 0 || r == 0xFFFE || r == 0xFFFF {
-					return 0, false, false
-				}
-				i += size
+			if i, ok = skipMultibyte(b, i, true); !ok {
+				return 0, false, false
 			}
 			continue
 		case c == '<':
@@ -274,32 +270,25 @@ func decodeXMLContent(w *strings.Builder, raw []byte) {
 // writeXMLChars writes one checked segment, decoding entities in text.
 func writeXMLChars(w *strings.Builder, seg []byte, text bool) {
 	for i := 0; i < len(seg); {
-		special := "\r"
-		if text {
-			special = "&\r"
+		k := i
+		for k < len(seg) && seg[k] != '\r' && (seg[k] != '&' || !text) {
+			k++
 		}
-		k := bytes.IndexAny(seg[i:], special)
-		if k < 0 {
-			w.Write(seg[i:])
+		w.Write(seg[i:k])
+		if i = k; i == len(seg) {
 			return
 		}
-		w.Write(seg[i : i+k])
-		i += k
-		switch c := seg[i]; {
-		case c == '\r':
+		if seg[i] == '\r' {
 			w.WriteByte('\n')
 			i++
 			if i < len(seg) && seg[i] == '\n' {
 				i++
 			}
-		case c == '&' && text:
-			r, n := xmlEntity(seg, i)
-			w.WriteRune(r)
-			i += n
-		default:
-			w.WriteByte(c)
-			i++
+			continue
 		}
+		r, n := xmlEntity(seg, i)
+		w.WriteRune(r)
+		i += n
 	}
 }
 
