@@ -33,10 +33,12 @@ type flatMessage struct {
 }
 
 // benchBodies are the realistic bodies of each typed kind: 28-character
-// openids, Chinese text, 19-digit MsgIds.
+// openids, Chinese text, 19-digit MsgIds; and one whose SessionFrom holds
+// JSON, which the JSON push escapes (eight escaped quotes).
 var benchBodies = []string{
 	"text.xml", "image.xml", "miniprogrampage.xml", "user_enter_tempsession.xml",
 	"text.json", "image.json", "miniprogrampage.json", "user_enter_tempsession.json",
+	"user_enter_tempsession_json_from.json",
 }
 
 func readBench(b *testing.B, name string) []byte {

@@ -42,7 +42,7 @@ func TestMarshalGolden(t *testing.T) {
 			})
 		}
 	}
-	for _, name := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession"} {
+	for _, name := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession", "user_enter_tempsession_json_from"} {
 		t.Run("same as testdata/"+name+".json", func(t *testing.T) {
 			body, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 			require.NoError(t, err)

@@ -52,6 +52,8 @@ var goldenCases = []struct {
 		Title: "限时特惠：新款蓝牙耳机", AppID: "wxba5fad812f8e6fb9", PagePath: "pages/goods/detail?id=10086&from=share",
 		ThumbURL: "https://mmbiz.qpic.cn/mmbiz_jpg/thumb/0?wx_fmt=jpeg", ThumbMediaID: "Xb2M1d3RTzg5O-TpSK1n7Wq2dAlmZqz8cIuHWm0Sy7Lq0Y6jP4vXo3sK9nA2BcDe"}},
 	{"user_enter_tempsession", &UserEnterTempSession{Header: hdr(ghID, openID, 1714037001, "event"), Event: "user_enter_tempsession",
+		SessionFrom: "商品详情页|goods_id=10086"}},
+	{"user_enter_tempsession_json_from", &UserEnterTempSession{Header: hdr(ghID, openID, 1714037001, "event"), Event: "user_enter_tempsession",
 		SessionFrom: `{"page":"order","orderId":"20240425001"}`}},
 	{"text_quirks", &Text{Header: hdr(ghID, openID, 1714037059, "text"), MsgID: bigID, Content: "line one\nline \"two\" 你好 😀"}},
 	{"compatible_text", &Text{Header: hdr(ghID, openID, 1714037059, "text"), MsgID: bigID, Content: zhText}},
@@ -252,7 +254,7 @@ func TestParseInline(t *testing.T) {
 // give equal values: for an Unknown, all but Format and Raw.
 func TestParseTwins(t *testing.T) {
 	for _, name := range []string{"official_text", "official_image", "official_user_enter_tempsession", "text", "image",
-		"miniprogrampage", "user_enter_tempsession", "text_quirks", "compatible_text", "debug_demo", "subscribe_msg_popup_event"} {
+		"miniprogrampage", "user_enter_tempsession", "user_enter_tempsession_json_from", "text_quirks", "compatible_text", "debug_demo", "subscribe_msg_popup_event"} {
 		t.Run(name, func(t *testing.T) {
 			var got [2]Message
 			for i, ext := range []string{".xml", ".json"} {

@@ -117,7 +117,7 @@ type fixture struct {
 const fixtureTime = 1714112445
 
 var fixtureNames = []string{"text.xml", "text.json", "image.xml", "image.json", "miniprogrampage.xml", "miniprogrampage.json",
-	"user_enter_tempsession.xml", "user_enter_tempsession.json", "debug_demo.xml", "debug_demo.json", "subscribe_msg_popup_event.xml"}
+	"user_enter_tempsession.xml", "user_enter_tempsession.json", "user_enter_tempsession_json_from.json", "debug_demo.xml", "debug_demo.json", "subscribe_msg_popup_event.xml"}
 
 // makeFixtures signs every fixture body in every mode.
 func makeFixtures(t testing.TB) []fixture {
