@@ -148,7 +148,7 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 // signature is [ErrInvalidSignature], a stale timestamp [ErrExpired], a
 // missing echostr [ErrMalformed].
 func (r *Receiver) VerifyURL(query url.Values) (echostr string, err error) {
-	if _, err := r.checkSignature(query, "signature"); err != nil {
+	if _, err := r.checkSignature(query, "signature", nil); err != nil {
 		return "", err
 	}
 	echostr = query.Get("echostr")
@@ -200,7 +200,7 @@ func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
 		return push{}, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
 	}
 	if r.key == nil {
-		nonce, err := r.checkSignature(query, "signature")
+		nonce, err := r.checkSignature(query, "signature", nil)
 		if err != nil {
 			return push{}, err
 		}
@@ -222,7 +222,10 @@ func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
 	if err != nil {
 		return push{}, err
 	}
-	nonce, err := r.checkSignature(query, "msg_signature", string(encrypt))
+	if encrypt == nil {
+		encrypt = []byte{} // signed as an empty part, not left out
+	}
+	nonce, err := r.checkSignature(query, "msg_signature", encrypt)
 	if err != nil {
 		return push{}, err
 	}
@@ -268,9 +271,9 @@ func queryParam(query url.Values, name string) (string, error) {
 }
 
 // checkSignature checks the query parameter sigParam, a signature over the
-// Token, the timestamp, the nonce and extra, and then the timestamp's age.
-// It returns the nonce.
-func (r *Receiver) checkSignature(query url.Values, sigParam string, extra ...string) (nonce string, err error) {
+// Token, the timestamp, the nonce and, if not nil, encrypt, and then the
+// timestamp's age. It returns the nonce.
+func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []byte) (nonce string, err error) {
 	sig, err := queryParam(query, sigParam)
 	if err != nil {
 		return "", err
@@ -286,7 +289,9 @@ func (r *Receiver) checkSignature(query url.Values, sigParam string, extra ...st
 	if err != nil {
 		return "", fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
 	}
-	if !signatureEqual(Signature(r.token, timestamp, nonce, extra...), sig) {
+	var want [40]byte
+	signatureOf(&want, r.token, timestamp, nonce, encrypt)
+	if !signatureEqual(&want, sig) {
 		return "", fmt.Errorf("%w: %s does not match", ErrInvalidSignature, sigParam)
 	}
 	if r.tolerance > 0 {

@@ -644,3 +644,32 @@ func TestErrorsAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+// TestSignatureOf checks the receiver's allocation-free signature against
+// Signature, on the vectors and on parts that sort every way.
+func TestSignatureOf(t *testing.T) {
+	cases := []struct {
+		token, timestamp, nonce string
+		encrypt                 []byte
+	}{
+		{"AAAAA", "1714036504", "1514711492", nil},
+		{"AAAAA", "1714112445", "415670741", []byte(encrypt)},
+		{"b", "a", "c", []byte("")},
+		{"same", "same", "same", []byte("same")},
+		{"z", "1", "y", []byte("0")},
+		{"", "", "", nil},
+		{"t", "1", "2", bytes.Repeat([]byte("x"), 5000)}, // longer than the stack buffer
+	}
+	for _, tc := range cases {
+		var got [40]byte
+		signatureOf(&got, tc.token, tc.timestamp, tc.nonce, tc.encrypt)
+		want := Signature(tc.token, tc.timestamp, tc.nonce)
+		if tc.encrypt != nil {
+			want = Signature(tc.token, tc.timestamp, tc.nonce, string(tc.encrypt))
+		}
+		assert.Equal(t, want, string(got[:]))
+		assert.True(t, signatureEqual(&got, want))
+		assert.False(t, signatureEqual(&got, want[:39]))
+		assert.False(t, signatureEqual(&got, want[:39]+"g"))
+	}
+}
