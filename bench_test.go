@@ -70,7 +70,7 @@ func BenchmarkDecode(b *testing.B) {
 			{"copy", func() error { sink = string(body); return nil }},
 		}
 		for _, impl := range impls {
-			b.Run(name+"/"+impl.name, func(b *testing.B) {
+			b.Run("body="+name+"/impl="+impl.name, func(b *testing.B) {
 				b.SetBytes(int64(len(body)))
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
@@ -88,7 +88,8 @@ var sink string
 
 // BenchmarkReceiverParse verifies, decrypts and parses a safe-mode push of
 // each body (and checks and parses a plaintext one); compare with
-// BenchmarkDecode's csmsg line for the same body.
+// BenchmarkDecode's csmsg line for the same body. The results read well
+// through benchmarks/ratios.
 func BenchmarkReceiverParse(b *testing.B) {
 	for _, mode := range []Mode{ModeSafe, ModePlaintext} {
 		r := newReceiver(b, mode == ModeSafe, fixtureTime, nil)
@@ -97,7 +98,7 @@ func BenchmarkReceiverParse(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Run(mode.String()+"/"+name, func(b *testing.B) {
+			b.Run("body="+name+"/mode="+mode.String(), func(b *testing.B) {
 				b.SetBytes(int64(len(push)))
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {

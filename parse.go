@@ -22,10 +22,39 @@ func Parse(body []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f == FormatXML {
-		return ParseXML(body)
+	return parseFormat(f, body)
+}
+
+// parseFormat parses a body in format f: with the format's scanner, or, for
+// what the scanner leaves alone, with its reference decoder.
+func parseFormat(f Format, body []byte) (Message, error) {
+	var fs fields
+	var sc scanned
+	if scan(f, body, &sc) {
+		sc.fill(&fs, body, f)
+	} else {
+		var err error
+		if fs, err = decodeReference(f, body); err != nil {
+			return nil, err
+		}
 	}
-	return ParseJSON(body)
+	return build(&fs, f, body)
+}
+
+// scan runs the scanner of format f.
+func scan(f Format, body []byte, sc *scanned) bool {
+	if f == FormatXML {
+		return scanXML(body, sc)
+	}
+	return scanJSON(body, sc)
+}
+
+// decodeReference runs the reference decoder of format f.
+func decodeReference(f Format, body []byte) (fields, error) {
+	if f == FormatXML {
+		return decodeXML(body)
+	}
+	return decodeJSON(body)
 }
 
 // sniff tells the format of body from its first significant byte.

@@ -16,23 +16,7 @@ import (
 // A known key holding the wrong JSON type, or anything but whitespace after
 // the object, is ErrMalformed.
 func ParseJSON(body []byte) (Message, error) {
-	var fs fields
-	if err := readJSON(body, &fs); err != nil {
-		return nil, err
-	}
-	return build(&fs, FormatJSON, body)
-}
-
-// readJSON reads the known fields of a JSON body into fs: with the scanner,
-// or, for what the scanner leaves alone, with the reference decoder.
-func readJSON(body []byte, fs *fields) (err error) {
-	var sc scanned
-	if scanJSON(body, &sc) {
-		sc.fill(fs, body, FormatJSON)
-		return nil
-	}
-	*fs, err = decodeJSON(body)
-	return err
+	return parseFormat(FormatJSON, body)
 }
 
 var errJSONNotObject = errors.New("not a JSON object")

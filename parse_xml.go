@@ -20,23 +20,7 @@ import (
 // Element names match WeChat's spelling exactly, and anything but whitespace
 // after the root element is ErrMalformed.
 func ParseXML(body []byte) (Message, error) {
-	var fs fields
-	if err := readXML(body, &fs); err != nil {
-		return nil, err
-	}
-	return build(&fs, FormatXML, body)
-}
-
-// readXML reads the known fields of an XML body into fs: with the scanner,
-// or, for what the scanner leaves alone, with the reference decoder.
-func readXML(body []byte, fs *fields) (err error) {
-	var sc scanned
-	if scanXML(body, &sc) {
-		sc.fill(fs, body, FormatXML)
-		return nil
-	}
-	*fs, err = decodeXML(body)
-	return err
+	return parseFormat(FormatXML, body)
 }
 
 // errXMLRoot and the other errors below are the details of an ErrMalformed XML body.

@@ -365,25 +365,18 @@ func readEnvelope(body []byte) (encrypt []byte, f Format, err error) {
 		return nil, 0, err
 	}
 	var sc scanned
-	var fs fields
-	switch {
-	case f == FormatXML && scanXML(body, &sc):
-		encrypt = sc.raw(fEncrypt, body, FormatXML)
-	case f == FormatJSON && scanJSON(body, &sc):
-		encrypt = sc.raw(fEncrypt, body, FormatJSON)
-	case f == FormatXML:
-		fs, err = decodeXML(body)
-	default:
-		fs, err = decodeJSON(body)
+	if scan(f, body, &sc) {
+		if sc.bad.has(fEncrypt) {
+			return nil, 0, badField(fEncrypt)
+		}
+		return sc.raw(fEncrypt, body, f), f, nil
+	}
+	fs, err := decodeReference(f, body)
+	if err == nil && fs.bad.has(fEncrypt) {
+		err = badField(fEncrypt)
 	}
 	if err != nil {
 		return nil, 0, err
 	}
-	if sc.bad.has(fEncrypt) || fs.bad.has(fEncrypt) {
-		return nil, 0, badField(fEncrypt)
-	}
-	if encrypt == nil {
-		encrypt = []byte(fs.val[fEncrypt])
-	}
-	return encrypt, f, nil
+	return []byte(fs.val[fEncrypt]), f, nil
 }

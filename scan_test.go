@@ -244,3 +244,23 @@ func FuzzJSONMatchesReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) { checkMatchesReference(t, jsonImpl, body) })
 }
+
+// TestParseAllocs holds Parse to its budget: one copy of the body and the
+// message, for every typed realistic body (escapes included), and a safe-mode
+// Receiver.Parse to two more (the decoded ciphertext and the CBC decrypter).
+// Allocations are counted, not timed.
+func TestParseAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	r := newReceiver(t, true, fixtureTime, nil)
+	for _, name := range benchBodies {
+		body, err := os.ReadFile(filepath.Join("testdata", name))
+		require.NoError(t, err)
+		assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _, _ = Parse(body) }), name)
+
+		q, push, err := r.SignPush(body, ModeSafe)
+		require.NoError(t, err)
+		assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _, _ = r.Parse(q, push) }), name)
+	}
+}
