@@ -217,4 +217,3 @@ func hasByte(x uint64, c byte) uint64 {
 func hasLess(x uint64, c byte) uint64 {
 	return (x - lsb*uint64(c)) &^ x & msb
 }
-
