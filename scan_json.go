@@ -214,11 +214,13 @@ var jsonSpecial = func() (t [256]bool) {
 }()
 
 // skipJSONPlain returns the index of the first byte at or after i that
-// jsonSpecial marks, or len(b), testing a word at a time.
+// jsonSpecial marks (or, now and then, a space or '!'), or len(b), testing a
+// word at a time.
 func skipJSONPlain(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		if m := hasByte(x, '"') | hasByte(x, '\\') | hasLess(x, 0x20) | x&msb; m != 0 {
+		// Below 0x23 are the control characters, ' ', '!' and '"'.
+		if m := hasLess(x, '"'+1) | hasByte(x, '\\') | x&msb; m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -255,6 +257,8 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 			j += n
 		case c < 0x20:
 			return 0, false, false
+		case c < utf8.RuneSelf: // ' ' or '!'
+			j++
 		default:
 			if j, ok = skipMultibyte(b, j, false); !ok {
 				return 0, false, false

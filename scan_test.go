@@ -122,6 +122,7 @@ var edgeCases = map[Format][]string{
 	},
 	FormatJSON: {
 		`{"MsgType":"text","Content":"a\"b\\c\/d\be\ff\ng\rh\ti"}`,
+		`{"MsgType":"te xt!","Content":"a b!c !! ", "Msg Type":"text","!":" "}`,
 		`{"MsgType":"text","Content":"\u4f60\u597D\ud83d\ude00"}`,
 		`{"MsgType":"text","Content":"\ud800\ud800\udc00\udc00\ud83d"}`,
 		`{"MsgType":"text","Content":"\ud83dx\ud83d\u0041\u0000"}`,
