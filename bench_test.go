@@ -87,22 +87,36 @@ func BenchmarkDecode(b *testing.B) {
 var sink string
 
 // BenchmarkReceiverParse verifies, decrypts and parses a safe-mode push of
-// each body (and checks and parses a plaintext one); compare with
-// BenchmarkDecode's csmsg line for the same body. The results read well
-// through benchmarks/ratios.
+// each body, checks and parses a plaintext one, and, for comparison, parses
+// the body alone with Parse.
 func BenchmarkReceiverParse(b *testing.B) {
-	for _, mode := range []Mode{ModeSafe, ModePlaintext} {
-		r := newReceiver(b, mode == ModeSafe, fixtureTime, nil)
-		for _, name := range benchBodies {
-			q, push, err := r.SignPush(readBench(b, name), mode)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Run("body="+name+"/mode="+mode.String(), func(b *testing.B) {
-				b.SetBytes(int64(len(push)))
+	keyed := newReceiver(b, true, fixtureTime, nil)
+	plain := newReceiver(b, false, fixtureTime, nil)
+	for _, name := range benchBodies {
+		body := readBench(b, name)
+		safeQuery, safeBody, err := keyed.SignPush(body, ModeSafe)
+		if err != nil {
+			b.Fatal(err)
+		}
+		plainQuery, plainBody, err := plain.SignPush(body, ModePlaintext)
+		if err != nil {
+			b.Fatal(err)
+		}
+		modes := []struct {
+			name string
+			size int
+			fn   func() error
+		}{
+			{"safe", len(safeBody), func() error { _, err := keyed.Parse(safeQuery, safeBody); return err }},
+			{"plaintext", len(plainBody), func() error { _, err := plain.Parse(plainQuery, plainBody); return err }},
+			{"Parse", len(body), func() error { _, err := Parse(body); return err }},
+		}
+		for _, mode := range modes {
+			b.Run("body="+name+"/mode="+mode.name, func(b *testing.B) {
+				b.SetBytes(int64(mode.size))
 				b.ReportAllocs()
 				for i := 0; i < b.N; i++ {
-					if _, err := r.Parse(q, push); err != nil {
+					if err := mode.fn(); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -88,10 +88,14 @@ func run(in io.Reader, out io.Writer) error {
 		return err
 	}
 	for _, bench := range benches {
-		fmt.Fprintf(out, "\n%s (median of each; × = time as a multiple of csmsg's)\n\n", bench)
+		base := impls[bench][0]
+		if base == "csmsg" {
+			fmt.Fprintf(out, "\n%s (medians; × = time as a multiple of csmsg's)\n\n", bench)
+		} else {
+			fmt.Fprintf(out, "\n%s (medians)\n\n", bench)
+		}
 		header := "| body |"
 		rule := "|---|"
-		base := impls[bench][0]
 		for _, impl := range impls[bench] {
 			header += " " + impl + " ns/op | allocs |"
 			rule += "---:|---:|"
