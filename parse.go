@@ -72,21 +72,14 @@ func sniff(body []byte) (Format, error) {
 	return 0, fmt.Errorf("%w: body starts with %q", ErrUnknownFormat, rest[0])
 }
 
-// utf8BOM is the UTF-8 encoding of U+FEFF, which some senders put before a body.
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
 // trimBOM returns body without a leading UTF-8 byte-order mark.
 func trimBOM(body []byte) []byte {
-	return bytes.TrimPrefix(body, utf8BOM)
+	return body[bomLen(body):]
 }
 
 // trimLeft returns body without a leading byte-order mark and whitespace.
 func trimLeft(body []byte) []byte {
-	b := trimBOM(body)
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	return b
+	return body[skipSpace(body, bomLen(body)):]
 }
 
 // isSpace reports whether c is whitespace in both XML and JSON.
@@ -96,12 +89,7 @@ func isSpace(c byte) bool {
 
 // isAllSpace reports whether b holds nothing but whitespace.
 func isAllSpace(b []byte) bool {
-	for _, c := range b {
-		if !isSpace(c) {
-			return false
-		}
-	}
-	return true
+	return skipSpace(b, 0) == len(b)
 }
 
 // field names one of the wire fields this package knows.

@@ -30,7 +30,7 @@ func decodeJSON(body []byte) (fields, error) {
 		return fs, malformed(errInvalidUTF8)
 	}
 	b := trimBOM(body)
-	if rest := trimLeft(b); len(rest) == 0 || rest[0] != '{' {
+	if rest := trimLeft(body); len(rest) == 0 || rest[0] != '{' {
 		return fs, malformed(errJSONNotObject)
 	}
 	// A map keeps exact-case keys apart, and the last of a repeated key.

@@ -9,7 +9,7 @@ import (
 // The scanners are the fast path of ParseXML, ParseJSON and the Receiver:
 // one pass over the body that finds where the value of each known field
 // stands, without copying anything. Then the fields are substrings of one
-// copy of the body (and of one more string if some values need decoding),
+// copy of the body, in which the values that need it are decoded in place,
 // and a Receiver reads Encrypt from the body itself.
 //
 // A scanner reports false for anything it does not fully understand, and
@@ -54,8 +54,8 @@ func (sc *scanned) fill(fs *fields, body []byte, f Format) {
 	if sc.decode == 0 {
 		s := string(body)
 		for m := sc.present; m != 0; m &= m - 1 {
-			sp := &sc.span[bits.TrailingZeros32(uint32(m))]
-			fs.val[bits.TrailingZeros32(uint32(m))] = s[sp.start:sp.end]
+			i := bits.TrailingZeros32(uint32(m))
+			fs.val[i] = s[sc.span[i].start:sc.span[i].end]
 		}
 		return
 	}
@@ -156,47 +156,28 @@ func hasPrefixAt(b []byte, i int, p string) bool {
 
 // skipMultibyte steps over the run of multi-byte characters at b[i:] and
 // returns where it ends, or false if it is not valid UTF-8 or, with xml
-// set, holds U+FFFE or U+FFFF, which XML does not allow. Three-byte
-// characters, Chinese among them, take the short way.
+// set, holds U+FFFE or U+FFFF, which XML does not allow. Two- and three-byte
+// characters (Chinese among them) are checked inline.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 	for i < len(b) && b[i] >= utf8.RuneSelf {
-		if c := b[i]; c >= 0xE1 && c <= 0xEC && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 {
-			i += 3 // no overlong form, surrogate or non-character starts with these
-			continue
+		c := b[i]
+		switch {
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
+			i += 2 // no overlong form starts with these
+		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 &&
+			!(xml && c == 0xEF && b[i+1] == 0xBF && b[i+2] >= 0xBE):
+			// No overlong form or surrogate starts with these; EF BF BE and
+			// EF BF BF are U+FFFE and U+FFFF.
+			i += 3
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
+				return 0, false
+			}
+			i += size
 		}
-		r, size := decodeRune(b, i)
-		if size == 0 || xml && (r == 0xFFFE || r == 0xFFFF) {
-			return 0, false
-		}
-		i += size
 	}
 	return i, true
-}
-
-// decodeRune decodes the multi-byte character at b[i:], or returns size 0
-// if it is not valid UTF-8. The common two- and three-byte characters
-// (Chinese among them) are decoded inline.
-func decodeRune(b []byte, i int) (r rune, size int) {
-	c := b[i]
-	switch {
-	case c >= 0xC2 && c <= 0xDF && i+1 < len(b):
-		if c1 := b[i+1]; c1&0xC0 == 0x80 {
-			return rune(c&0x1F)<<6 | rune(c1&0x3F), 2
-		}
-		return 0, 0
-	case (c >= 0xE1 && c <= 0xEC || c == 0xEE || c == 0xEF) && i+2 < len(b):
-		// No overlong forms and no surrogates start with these.
-		c1, c2 := b[i+1], b[i+2]
-		if c1&0xC0 == 0x80 && c2&0xC0 == 0x80 {
-			return rune(c&0x0F)<<12 | rune(c1&0x3F)<<6 | rune(c2&0x3F), 3
-		}
-		return 0, 0
-	}
-	r, size = utf8.DecodeRune(b[i:])
-	if r == utf8.RuneError && size == 1 {
-		return 0, 0
-	}
-	return r, size
 }
 
 // Word-at-a-time helpers: the scanners test eight bytes at once for the
