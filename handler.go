@@ -121,7 +121,11 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 	succeeded := false
 	defer func() { // also when fn panics
 		if err := d.Release(context.WithoutCancel(ctx), key, succeeded); err != nil {
-			h.log(ctx, slog.LevelError, req, http.StatusOK, fmt.Errorf("csmsg: releasing a dedup key: %w", err))
+			status := http.StatusOK
+			if !succeeded {
+				status = http.StatusInternalServerError
+			}
+			h.log(ctx, slog.LevelError, req, status, fmt.Errorf("csmsg: releasing a dedup key: %w", err))
 		}
 	}()
 	succeeded = h.handle(ctx, w, req, p)

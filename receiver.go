@@ -204,14 +204,17 @@ func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
 		if err != nil {
 			return push{}, err
 		}
-		msg, err := Parse(body)
+		f, err := sniff(body)
+		if err != nil {
+			return push{}, err
+		}
+		msg, err := parseFormat(f, body)
 		if errors.Is(err, ErrEncrypted) {
 			err = fmt.Errorf("%w: set Config.EncodingAESKey to receive compatible and safe mode pushes", ErrEncrypted)
 		}
 		if err != nil {
 			return push{}, err
 		}
-		f, _ := sniff(body)
 		return push{msg: msg, format: f, nonce: nonce}, nil
 	}
 
