@@ -40,6 +40,9 @@ func (m Mode) String() string {
 // of this package, as Stripe's GenerateTestSignedPayload is; r accepts what it
 // returns.
 func (r *Receiver) SignPush(body []byte, mode Mode) (url.Values, []byte, error) {
+	if mode < ModePlaintext || mode > ModeSafe {
+		return nil, nil, fmt.Errorf("%w: SignPush of %v", ErrInvalidConfig, mode)
+	}
 	f, err := sniff(body)
 	if err != nil {
 		return nil, nil, err

@@ -618,6 +618,9 @@ func TestSignPush(t *testing.T) {
 	r := newReceiver(t, true, hostileNow, nil)
 	_, _, err := r.SignPush([]byte("not a push"), ModeSafe)
 	require.ErrorIs(t, err, ErrUnknownFormat)
+	_, _, err = r.SignPush([]byte(vecPlainBody), Mode(3))
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	assert.Equal(t, "Mode(3)", Mode(3).String())
 
 	// An empty object still gets a well-formed compatible body.
 	q, body, err := r.SignPush([]byte(`{}`), ModeCompatible)
