@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 )
 
 // encodingAESKeyLen is the length of an EncodingAESKey: 32 bytes in base64
@@ -135,13 +134,26 @@ func (k *aesKey) seal(rand io.Reader, msg []byte, appID string) (string, error) 
 // of token, timestamp, nonce and the extra parts (the Encrypt value, for
 // msg_signature), sorted bytewise and joined with no separator.
 func Signature(token, timestamp, nonce string, extra ...string) string {
-	parts := append([]string{token, timestamp, nonce}, extra...)
-	sort.Strings(parts)
-	h := sha1.New()
-	for _, p := range parts {
-		io.WriteString(h, p)
+	parts := make([]sigPart, 0, 3+len(extra))
+	parts = append(parts, sigPart{s: token}, sigPart{s: timestamp}, sigPart{s: nonce})
+	for _, e := range extra {
+		parts = append(parts, sigPart{s: e})
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var sig [2 * sha1.Size]byte
+	signParts(&sig, parts)
+	return string(sig[:])
+}
+
+// signatureOf is Signature for the receiver's hot path: the signature of
+// token, timestamp, nonce and, if not nil, encrypt (bytes of the body),
+// into dst, without allocating for a value of the usual size.
+func signatureOf(dst *[2 * sha1.Size]byte, token, timestamp, nonce string, encrypt []byte) {
+	parts := [4]sigPart{{s: token}, {s: timestamp}, {s: nonce}, {b: encrypt}}
+	n := 3
+	if encrypt != nil {
+		n = 4
+	}
+	signParts(dst, parts[:n])
 }
 
 // sigPart is one part of a signature: a string, or bytes of the body.
@@ -163,23 +175,17 @@ func (p sigPart) less(q sigPart) bool {
 	return string(p.b) < string(q.b)
 }
 
-// signatureOf computes the signature of token, timestamp, nonce and, if not
-// nil, encrypt, into dst, without allocating for a value of the usual size.
-// It is Signature for the receiver's hot path.
-func signatureOf(dst *[2 * sha1.Size]byte, token, timestamp, nonce string, encrypt []byte) {
-	parts := [4]sigPart{{s: token}, {s: timestamp}, {s: nonce}, {b: encrypt}}
-	n := 3
-	if encrypt != nil {
-		n = 4
-	}
-	for i := 1; i < n; i++ { // insertion sort of three or four parts
+// signParts sorts parts bytewise, joins them, and writes the hex SHA-1 of
+// the result into dst.
+func signParts(dst *[2 * sha1.Size]byte, parts []sigPart) {
+	for i := 1; i < len(parts); i++ { // insertion sort: three or four parts
 		for j := i; j > 0 && parts[j].less(parts[j-1]); j-- {
 			parts[j], parts[j-1] = parts[j-1], parts[j]
 		}
 	}
 	var buf [1024]byte
 	joined := buf[:0]
-	for _, p := range parts[:n] {
+	for _, p := range parts {
 		joined = append(joined, p.s...)
 		joined = append(joined, p.b...)
 	}

@@ -3,13 +3,16 @@ package csmsg
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -648,8 +651,18 @@ func TestErrorsAreDistinct(t *testing.T) {
 	}
 }
 
-// TestSignatureOf checks the receiver's allocation-free signature against
-// Signature, on the vectors and on parts that sort every way.
+// referenceSignature is WeChat's signature written the plainest way, to
+// check the package's against.
+func referenceSignature(parts ...string) string {
+	parts = append([]string(nil), parts...)
+	sort.Strings(parts)
+	sum := sha1.Sum([]byte(strings.Join(parts, "")))
+	return hex.EncodeToString(sum[:])
+}
+
+// TestSignatureOf checks Signature and the receiver's allocation-free
+// signatureOf against a plain implementation, on the vectors and on parts
+// that sort every way.
 func TestSignatureOf(t *testing.T) {
 	cases := []struct {
 		token, timestamp, nonce string
@@ -664,15 +677,19 @@ func TestSignatureOf(t *testing.T) {
 		{"t", "1", "2", bytes.Repeat([]byte("x"), 5000)}, // longer than the stack buffer
 	}
 	for _, tc := range cases {
+		parts := []string{tc.token, tc.timestamp, tc.nonce}
+		if tc.encrypt != nil {
+			parts = append(parts, string(tc.encrypt))
+		}
+		want := referenceSignature(parts...)
+		assert.Equal(t, want, Signature(parts[0], parts[1], parts[2], parts[3:]...))
+
 		var got [40]byte
 		signatureOf(&got, tc.token, tc.timestamp, tc.nonce, tc.encrypt)
-		want := Signature(tc.token, tc.timestamp, tc.nonce)
-		if tc.encrypt != nil {
-			want = Signature(tc.token, tc.timestamp, tc.nonce, string(tc.encrypt))
-		}
 		assert.Equal(t, want, string(got[:]))
 		assert.True(t, signatureEqual(&got, want))
 		assert.False(t, signatureEqual(&got, want[:39]))
 		assert.False(t, signatureEqual(&got, want[:39]+"g"))
 	}
+	assert.Equal(t, referenceSignature("a", "b", "c", "d", "e"), Signature("e", "d", "c", "b", "a"))
 }
