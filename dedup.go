@@ -2,7 +2,6 @@ package csmsg
 
 import (
 	"context"
-	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -161,24 +160,24 @@ func (d *MemoryDedup) ttl() time.Duration {
 // CreateTime and Event for an event, CreateTime and MsgType otherwise. (A
 // MsgID alone has been seen to collide across users.)
 func DedupKey(msg Message) string {
-	h := header(msg)
+	var msgID, event string
+	h := headerOf(msg)
+	if u, ok := msg.(*Unknown); ok && h != nil {
+		event = u.Event
+	} else if k, _, wf := kindOfMessage(msg); k != nil && h != nil {
+		for i, f := range k.fields {
+			switch f {
+			case fMsgID:
+				msgID = *wf[i].val
+			case fEvent:
+				event = *wf[i].val
+			}
+		}
+	}
 	if h == nil {
 		return ""
 	}
 	prefix := h.ToUserName + "|" + h.FromUserName + "|"
-	var msgID, event string
-	switch m := msg.(type) {
-	case *Text:
-		msgID = m.MsgID
-	case *Image:
-		msgID = m.MsgID
-	case *MiniProgramPage:
-		msgID = m.MsgID
-	case *UserEnterTempSession:
-		event = m.Event
-	case *Unknown:
-		event = m.Event
-	}
 	ct := strconv.FormatInt(h.CreateTime, 10)
 	switch {
 	case msgID != "":
@@ -188,15 +187,4 @@ func DedupKey(msg Message) string {
 	default:
 		return "type|" + prefix + ct + "|" + h.MsgType
 	}
-}
-
-// header returns msg's header, or nil for a nil message, typed or not.
-func header(msg Message) *Header {
-	if msg == nil {
-		return nil
-	}
-	if v := reflect.ValueOf(msg); v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil
-	}
-	return msg.MsgHeader()
 }

@@ -61,3 +61,7 @@ var (
 	// ErrBodyTooLarge means the body is longer than Config.MaxBodyBytes.
 	ErrBodyTooLarge = errors.New("csmsg: body too large")
 )
+
+// errInvalidUTF8 is the detail of an ErrMalformed body, in either format,
+// that is not valid UTF-8.
+var errInvalidUTF8 = errors.New("invalid UTF-8")

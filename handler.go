@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 )
 
 // HandlerFunc handles one verified, decrypted push. Its context is the
@@ -17,31 +16,6 @@ import (
 // retries the push; a retry of a push that succeeded is answered without
 // calling the HandlerFunc again (see [Deduper]).
 type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
-
-// transferMsgType is the MsgType of the transfer passive reply.
-const transferMsgType = "transfer_customer_service"
-
-// Reply is a passive reply to a push, written by the [Receiver.Handler] in
-// the push's format, and encrypted when the push was. The one reply WeChat
-// documents for mini programs is the transfer to the customer-service tool:
-// see [Transfer].
-type Reply struct {
-	toUser   string // the user's openid
-	fromUser string // the mini program's original id
-	msgType  string
-}
-
-// Transfer returns the reply that hands msg's conversation to WeChat's
-// customer-service tool (MsgType transfer_customer_service), addressed to
-// msg's sender from the mini program. Events are never transferred: for an
-// event, or a nil msg, Transfer returns nil, which answers "success".
-func Transfer(msg Message) *Reply {
-	h := header(msg)
-	if h == nil || h.MsgType == MsgTypeEvent {
-		return nil
-	}
-	return &Reply{toUser: h.FromUserName, fromUser: h.ToUserName, msgType: transferMsgType}
-}
 
 // Handler returns an http.Handler for the mini program's push URL:
 //
@@ -97,7 +71,7 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 		h.fail(w, req, err)
 		return
 	}
-	p, err := h.r.parse(req.URL.Query(), body)
+	msg, err := h.r.Parse(req.URL.Query(), body)
 	if err != nil {
 		h.fail(w, req, err)
 		return
@@ -105,10 +79,10 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 	ctx := req.Context()
 	d := h.r.dedup
 	if d == nil {
-		h.handle(ctx, w, req, p)
+		h.handle(ctx, w, req, body, msg)
 		return
 	}
-	key := DedupKey(p.msg)
+	key := DedupKey(msg)
 	done, err := d.Acquire(ctx, key)
 	if err != nil {
 		h.fail(w, req, fmt.Errorf("%w: %w", errWaiting, err))
@@ -128,70 +102,36 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 			h.log(ctx, slog.LevelError, req, status, fmt.Errorf("csmsg: releasing a dedup key: %w", err))
 		}
 	}()
-	succeeded = h.handle(ctx, w, req, p)
+	succeeded = h.handle(ctx, w, req, body, msg)
 }
 
 var errWaiting = errors.New("csmsg: waiting for an earlier attempt at the push")
 
 // handle calls fn and writes its reply, reporting whether both succeeded.
-func (h *handler) handle(ctx context.Context, w http.ResponseWriter, req *http.Request, p push) bool {
-	reply, err := h.fn(ctx, p.msg)
+func (h *handler) handle(ctx context.Context, w http.ResponseWriter, req *http.Request, body []byte, msg Message) bool {
+	reply, err := h.fn(ctx, msg)
 	if err != nil {
 		h.fail(w, req, fmt.Errorf("%w: %w", errHandlerFunc, err))
 		return false
 	}
-	if reply == nil {
-		writeText(w, "success")
-		return true
-	}
-	body, err := h.r.encodeReply(reply, p)
+	out, contentType, err := h.r.EncodeReply(req.URL.Query(), body, reply)
 	if err != nil {
 		h.fail(w, req, err)
 		return false
 	}
-	if p.format == FormatXML {
-		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	} else {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", contentType)
+	if contentType == contentTypeText {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 	}
-	w.Write(body)
+	w.Write(out)
 	return true
 }
 
 var errHandlerFunc = errors.New("csmsg: the HandlerFunc failed")
 
-// encodeReply writes reply in p's format with CreateTime from the
-// receiver's clock, and in an encrypted envelope if p was encrypted.
-func (r *Receiver) encodeReply(reply *Reply, p push) ([]byte, error) {
-	now := r.now().Unix()
-	e := encoder{format: p.format}
-	e.open()
-	e.str("ToUserName", reply.toUser)
-	e.str("FromUserName", reply.fromUser)
-	e.int("CreateTime", now)
-	e.str("MsgType", reply.msgType)
-	e.close()
-	if e.err != nil || !p.encrypted {
-		return e.buf, e.err
-	}
-	encrypt, err := r.Encrypt(e.buf)
-	if err != nil {
-		return nil, err
-	}
-	timestamp := strconv.FormatInt(now, 10)
-	env := encoder{format: p.format}
-	env.open()
-	env.str("Encrypt", encrypt)
-	env.str("MsgSignature", Signature(r.token, timestamp, p.nonce, encrypt))
-	env.number("TimeStamp", timestamp)
-	env.str("Nonce", p.nonce)
-	env.close()
-	return env.buf, env.err
-}
-
 // writeText answers 200 with a plain-text body.
 func writeText(w http.ResponseWriter, s string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Type", contentTypeText)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Write([]byte(s))
 }

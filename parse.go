@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+	"strings"
 )
 
 // Parse decodes the body of a customer-service push, XML or JSON, into a
@@ -25,8 +26,35 @@ func Parse(body []byte) (Message, error) {
 	return parseFormat(f, body)
 }
 
-// parseFormat parses a body in format f: with the format's scanner, or, for
-// what the scanner leaves alone, with its reference decoder.
+// sniff tells the format of body from its first significant byte.
+func sniff(body []byte) (Format, error) {
+	rest := trimLeft(body)
+	if len(rest) == 0 {
+		return 0, fmt.Errorf("%w: empty body", ErrUnknownFormat)
+	}
+	switch rest[0] {
+	case '<':
+		return FormatXML, nil
+	case '{':
+		return FormatJSON, nil
+	}
+	return 0, fmt.Errorf("%w: body starts with %q", ErrUnknownFormat, rest[0])
+}
+
+// parseFormat parses a body in format f. Every body goes through two stages:
+// decoding finds the value of each known field, and [build] turns those
+// values into a Message.
+//
+// Decoding has a fast path and a reference. The format's scanner
+// (scanXML, scanJSON) makes one pass over the body and records where each
+// known value stands, without copying anything. A scanner reports false for
+// anything it does not fully understand: a prolog, comments, attributes,
+// namespaces, an element inside a known field, escapes in JSON keys,
+// nesting deeper than maxScanDepth, any syntax error. Then, and only then,
+// the body goes to the format's reference decoder (decodeXML, decodeJSON),
+// built on encoding/xml and encoding/json, which defines what a push is and
+// gives the precise error. Where a scanner reports true it agrees with the
+// reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
 	var fs fields
 	var sc scanned
@@ -57,46 +85,126 @@ func decodeReference(f Format, body []byte) (fields, error) {
 	return decodeJSON(body)
 }
 
-// sniff tells the format of body from its first significant byte.
-func sniff(body []byte) (Format, error) {
-	rest := trimLeft(body)
-	if len(rest) == 0 {
-		return 0, fmt.Errorf("%w: empty body", ErrUnknownFormat)
+// kinds is the table of typed message kinds: for each, its Go type, the
+// MsgType (and Event) WeChat sends it with, and its fields beside the
+// header, each with its wire name, in the order WeChat writes them. The
+// scanners, the reference decoders, build, Marshal and DedupKey all derive
+// from it. Adding a kind is: its struct, one entry here, testdata.
+var kinds = []kind{
+	kindOf(MsgTypeText, "", func(m *Text) wireFields {
+		return wireFields{{"Content", &m.Content}, {"MsgId", &m.MsgID}}
+	}),
+	kindOf(MsgTypeImage, "", func(m *Image) wireFields {
+		return wireFields{{"PicUrl", &m.PicURL}, {"MediaId", &m.MediaID}, {"MsgId", &m.MsgID}}
+	}),
+	kindOf(MsgTypeMiniProgramPage, "", func(m *MiniProgramPage) wireFields {
+		return wireFields{{"MsgId", &m.MsgID}, {"Title", &m.Title}, {"AppId", &m.AppID},
+			{"PagePath", &m.PagePath}, {"ThumbUrl", &m.ThumbURL}, {"ThumbMediaId", &m.ThumbMediaID}}
+	}),
+	kindOf(MsgTypeEvent, EventUserEnterTempSession, func(m *UserEnterTempSession) wireFields {
+		return wireFields{{"Event", &m.Event}, {"SessionFrom", &m.SessionFrom}}
+	}),
+}
+
+// kind is one entry of the kinds table. Its fields past the first three are
+// derived by kindOf.
+type kind struct {
+	goType  string // the Go type's name: "Text"
+	msgType string // MsgType
+	event   string // Event, for a kind of MsgType "event"; "" otherwise
+
+	fields []field   // the kind's own fields, in wire order
+	mask   fieldMask // the same, as a set
+	// new returns a new message of this kind, its header and its fields.
+	new func() (m Message, h *Header, fs wireFields)
+	// bind returns m's header and fields when m is of this kind (ok), with
+	// h nil for a nil pointer.
+	bind func(m Message) (h *Header, fs wireFields, ok bool)
+}
+
+// maxKindFields bounds the fields of one kind beside the header.
+const maxKindFields = 8
+
+// wireFields are a message's fields beside the header: each wire name with
+// the Go field that holds its value. Unused entries have an empty name.
+type wireFields [maxKindFields]struct {
+	name string
+	val  *string
+}
+
+// kindOf makes the kinds entry of the Go type T, which embeds Header and
+// whose fields beside the header fieldsOf lists.
+func kindOf[T any, P interface {
+	*T
+	Message
+}](msgType, event string, fieldsOf func(P) wireFields) kind {
+	k := kind{
+		goType:  strings.TrimPrefix(fmt.Sprintf("%T", P(nil)), "*csmsg."),
+		msgType: msgType,
+		event:   event,
+		bind: func(m Message) (*Header, wireFields, bool) {
+			p, ok := m.(P)
+			if !ok || p == nil {
+				return nil, wireFields{}, ok
+			}
+			return p.MsgHeader(), fieldsOf(p), true
+		},
 	}
-	switch rest[0] {
-	case '<':
-		return FormatXML, nil
-	case '{':
-		return FormatJSON, nil
+	for _, w := range fieldsOf(new(T)) {
+		if w.name != "" {
+			f := registerField(w.name)
+			k.fields = append(k.fields, f)
+			k.mask = k.mask.with(f, true)
+		}
 	}
-	return 0, fmt.Errorf("%w: body starts with %q", ErrUnknownFormat, rest[0])
+	k.new = func() (Message, *Header, wireFields) {
+		p := P(new(T))
+		return p, p.MsgHeader(), fieldsOf(p)
+	}
+	return k
 }
 
-// trimBOM returns body without a leading UTF-8 byte-order mark.
-func trimBOM(body []byte) []byte {
-	return body[bomLen(body):]
+// kindFor returns the kind of a push with this MsgType and Event, or nil
+// for a kind without a type.
+func kindFor(msgType, event string) *kind {
+	for i := range kinds {
+		k := &kinds[i]
+		if k.msgType == msgType && (msgType != MsgTypeEvent || k.event == event) {
+			return k
+		}
+	}
+	return nil
 }
 
-// trimLeft returns body without a leading byte-order mark and whitespace.
-func trimLeft(body []byte) []byte {
-	return body[skipSpace(body, bomLen(body)):]
+// kindOfMessage returns the kind of m's type and m's header and fields, or
+// a nil kind for a type not in the table. h is nil for a nil pointer.
+func kindOfMessage(m Message) (k *kind, h *Header, fs wireFields) {
+	for i := range kinds {
+		if h, fs, ok := kinds[i].bind(m); ok {
+			return &kinds[i], h, fs
+		}
+	}
+	return nil, nil, wireFields{}
 }
 
-// isSpace reports whether c is whitespace in both XML and JSON.
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+// headerOf returns msg's header, or nil for a nil message, typed or not,
+// and for a type of another package.
+func headerOf(msg Message) *Header {
+	if u, ok := msg.(*Unknown); ok {
+		if u == nil {
+			return nil
+		}
+		return &u.Header
+	}
+	_, h, _ := kindOfMessage(msg)
+	return h
 }
 
-// isAllSpace reports whether b holds nothing but whitespace.
-func isAllSpace(b []byte) bool {
-	return skipSpace(b, 0) == len(b)
-}
-
-// field names one of the wire fields this package knows.
+// field numbers one of the wire fields this package knows: the header's,
+// then those of the kinds table, registered as the table is built.
 type field uint8
 
-// The known fields. The decoders of both formats fill a [fields] indexed by
-// these, and [build] turns it into a Message.
+// The header's fields, which every push may carry. The kinds' fields follow.
 const (
 	fToUserName field = iota
 	fFromUserName
@@ -105,77 +213,86 @@ const (
 	fEvent
 	fEncrypt
 	fMsgID
-	fContent
-	fPicURL
-	fMediaID
-	fTitle
-	fAppID
-	fPagePath
-	fThumbURL
-	fThumbMediaID
-	fSessionFrom
-	numFields
+	numHeaderFields
 )
 
-// fieldNames holds each field's wire name: the XML element and the JSON key,
-// spelled as WeChat spells them.
-var fieldNames = [numFields]string{
-	fToUserName:   "ToUserName",
-	fFromUserName: "FromUserName",
-	fCreateTime:   "CreateTime",
-	fMsgType:      "MsgType",
-	fEvent:        "Event",
-	fEncrypt:      "Encrypt",
-	fMsgID:        "MsgId",
-	fContent:      "Content",
-	fPicURL:       "PicUrl",
-	fMediaID:      "MediaId",
-	fTitle:        "Title",
-	fAppID:        "AppId",
-	fPagePath:     "PagePath",
-	fThumbURL:     "ThumbUrl",
-	fThumbMediaID: "ThumbMediaId",
-	fSessionFrom:  "SessionFrom",
+// maxFields bounds the known fields, a bit each in a fieldMask.
+const maxFields = 24
+
+// fieldNames holds each known field's wire name, the XML element and the
+// JSON key, spelled as WeChat spells them; numFields of them are in use.
+var (
+	fieldNames = [maxFields]string{
+		fToUserName:   "ToUserName",
+		fFromUserName: "FromUserName",
+		fCreateTime:   "CreateTime",
+		fMsgType:      "MsgType",
+		fEvent:        "Event",
+		fEncrypt:      "Encrypt",
+		fMsgID:        "MsgId",
+	}
+	numFields = int(numHeaderFields)
+)
+
+// registerField returns the field of a wire name, adding it if it is new.
+// It runs as the kinds table is built, before any parse.
+func registerField(name string) field {
+	if f, ok := lookupField(name); ok {
+		return f
+	}
+	if numFields == maxFields {
+		panic("csmsg: more than maxFields wire names in the kinds table")
+	}
+	f := field(numFields)
+	fieldNames[f] = name
+	numFields++
+	fieldIndex.add(name, f)
+	return f
+}
+
+// fieldIndex finds a wire name's field: an open-addressing table hashed on
+// the name's length and first and last bytes, which tell WeChat's names
+// apart in one probe or two.
+var fieldIndex = func() (t fieldTable) {
+	for f := field(0); f < numHeaderFields; f++ {
+		t.add(fieldNames[f], f)
+	}
+	return t
+}()
+
+type fieldTable [64]struct {
+	name string
+	f    field
+}
+
+func fieldHash(n int, first, last byte) int {
+	return (n*13 + int(first)*7 + int(last)) & 63
+}
+
+func (t *fieldTable) add(name string, f field) {
+	h := fieldHash(len(name), name[0], name[len(name)-1])
+	for t[h].name != "" {
+		h = (h + 1) & 63
+	}
+	t[h].name, t[h].f = name, f
 }
 
 // lookupField returns the field whose wire name is exactly name
 // (case-sensitively).
 func lookupField[T string | []byte](name T) (field, bool) {
-	switch string(name) {
-	case "ToUserName":
-		return fToUserName, true
-	case "FromUserName":
-		return fFromUserName, true
-	case "CreateTime":
-		return fCreateTime, true
-	case "MsgType":
-		return fMsgType, true
-	case "Event":
-		return fEvent, true
-	case "Encrypt":
-		return fEncrypt, true
-	case "MsgId":
-		return fMsgID, true
-	case "Content":
-		return fContent, true
-	case "PicUrl":
-		return fPicURL, true
-	case "MediaId":
-		return fMediaID, true
-	case "Title":
-		return fTitle, true
-	case "AppId":
-		return fAppID, true
-	case "PagePath":
-		return fPagePath, true
-	case "ThumbUrl":
-		return fThumbURL, true
-	case "ThumbMediaId":
-		return fThumbMediaID, true
-	case "SessionFrom":
-		return fSessionFrom, true
+	n := len(name)
+	if n == 0 {
+		return 0, false
 	}
-	return 0, false
+	for h := fieldHash(n, name[0], name[n-1]); ; h = (h + 1) & 63 {
+		e := &fieldIndex[h]
+		if e.name == "" {
+			return 0, false
+		}
+		if e.name == string(name) {
+			return e.f, true
+		}
+	}
 }
 
 // numeric reports whether a JSON number is an acceptable value of f, which
@@ -189,7 +306,7 @@ func (f field) numeric() bool { return f == fMsgID || f == fCreateTime }
 // XML element holding another element). A wrong value is an error only for
 // the fields of the kind being built.
 type fields struct {
-	val [numFields]string
+	val [maxFields]string
 	bad fieldMask
 }
 
@@ -207,14 +324,8 @@ func (m fieldMask) with(f field, in bool) fieldMask {
 // has reports whether f is in m.
 func (m fieldMask) has(f field) bool { return m&(1<<f) != 0 }
 
-// The fields each kind of message reads, beside MsgType.
-const (
-	headerMask          fieldMask = 1<<fToUserName | 1<<fFromUserName | 1<<fCreateTime | 1<<fEvent
-	textMask            fieldMask = 1<<fMsgID | 1<<fContent
-	imageMask           fieldMask = 1<<fMsgID | 1<<fPicURL | 1<<fMediaID
-	miniProgramPageMask fieldMask = 1<<fMsgID | 1<<fTitle | 1<<fAppID | 1<<fPagePath | 1<<fThumbURL | 1<<fThumbMediaID
-	sessionMask         fieldMask = 1 << fSessionFrom
-)
+// headerMask holds the fields every kind reads, beside MsgType.
+const headerMask fieldMask = 1<<fToUserName | 1<<fFromUserName | 1<<fCreateTime | 1<<fEvent
 
 // set records the last occurrence of f.
 func (fs *fields) set(f field, val string, bad bool) {
@@ -235,66 +346,51 @@ func badField(f field) error {
 	return fmt.Errorf("%w: %s does not hold a text value", ErrMalformed, fieldNames[f])
 }
 
-// build turns the fields of a well-formed body into a Message: the dispatch
-// from MsgType and Event to a type, for both formats. body is the whole body,
-// kept as Unknown.Raw.
+// build turns the fields of a well-formed body into a Message: the kind
+// that MsgType and Event name in the kinds table, or Unknown. body is the
+// whole body, kept as Unknown.Raw.
 func build(fs *fields, format Format, body []byte) (Message, error) {
+	var h Header
+	if err := buildHeader(&h, fs); err != nil {
+		return nil, err
+	}
+	k := kindFor(h.MsgType, fs.val[fEvent])
+	if k == nil {
+		return &Unknown{Header: h, Event: fs.val[fEvent], Format: format, Raw: bytes.Clone(body)}, nil
+	}
+	if err := fs.check(k.mask); err != nil {
+		return nil, err
+	}
+	m, mh, wf := k.new()
+	*mh = h
+	for i, f := range k.fields {
+		*wf[i].val = fs.val[f]
+	}
+	return m, nil
+}
+
+// buildHeader reads into h the header every push carries. A body without MsgType
+// is ErrEncrypted if it has an Encrypt value, and ErrMalformed otherwise.
+func buildHeader(h *Header, fs *fields) error {
 	v := &fs.val
 	if err := fs.check(1 << fMsgType); err != nil {
-		return nil, err
+		return err
 	}
 	if v[fMsgType] == "" {
 		if !fs.bad.has(fEncrypt) && v[fEncrypt] != "" {
-			return nil, ErrEncrypted
+			return ErrEncrypted
 		}
-		return nil, fmt.Errorf("%w: no MsgType", ErrMalformed)
+		return fmt.Errorf("%w: no MsgType", ErrMalformed)
 	}
 	if err := fs.check(headerMask); err != nil {
-		return nil, err
+		return err
 	}
 	createTime, err := parseCreateTime(v[fCreateTime])
 	if err != nil {
-		return nil, err
+		return err
 	}
-	h := Header{
-		ToUserName:   v[fToUserName],
-		FromUserName: v[fFromUserName],
-		CreateTime:   createTime,
-		MsgType:      v[fMsgType],
-	}
-	switch h.MsgType {
-	case MsgTypeText:
-		if err := fs.check(textMask); err != nil {
-			return nil, err
-		}
-		return &Text{Header: h, MsgID: v[fMsgID], Content: v[fContent]}, nil
-	case MsgTypeImage:
-		if err := fs.check(imageMask); err != nil {
-			return nil, err
-		}
-		return &Image{Header: h, MsgID: v[fMsgID], PicURL: v[fPicURL], MediaID: v[fMediaID]}, nil
-	case MsgTypeMiniProgramPage:
-		if err := fs.check(miniProgramPageMask); err != nil {
-			return nil, err
-		}
-		return &MiniProgramPage{
-			Header:       h,
-			MsgID:        v[fMsgID],
-			Title:        v[fTitle],
-			AppID:        v[fAppID],
-			PagePath:     v[fPagePath],
-			ThumbURL:     v[fThumbURL],
-			ThumbMediaID: v[fThumbMediaID],
-		}, nil
-	case MsgTypeEvent:
-		if v[fEvent] == EventUserEnterTempSession {
-			if err := fs.check(sessionMask); err != nil {
-				return nil, err
-			}
-			return &UserEnterTempSession{Header: h, Event: v[fEvent], SessionFrom: v[fSessionFrom]}, nil
-		}
-	}
-	return &Unknown{Header: h, Event: v[fEvent], Format: format, Raw: bytes.Clone(body)}, nil
+	h.ToUserName, h.FromUserName, h.CreateTime, h.MsgType = v[fToUserName], v[fFromUserName], createTime, v[fMsgType]
+	return nil
 }
 
 // parseCreateTime reads CreateTime: "" is 0, anything else must be a decimal

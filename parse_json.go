@@ -1,8 +1,10 @@
 package csmsg
 
 import (
-	"encoding/json"
-	"errors"
+	"encoding/binary"
+	"math/bits"
+	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -19,50 +21,344 @@ func ParseJSON(body []byte) (Message, error) {
 	return parseFormat(FormatJSON, body)
 }
 
-var errJSONNotObject = errors.New("not a JSON object")
-
-// decodeJSON is the reference JSON decoder, built on encoding/json: it
-// defines what a well-formed JSON push is and which value each known field
-// has.
-func decodeJSON(body []byte) (fields, error) {
-	var fs fields
-	if !utf8.Valid(body) {
-		return fs, malformed(errInvalidUTF8)
+// scanJSON is the JSON scanner (see scanned): it fills sc from body, or
+// reports false for anything it does not fully understand (a key with an
+// escape or a non-ASCII byte, deep nesting, any syntax error...).
+func scanJSON(body []byte, sc *scanned) bool {
+	i := skipSpace(body, bomLen(body))
+	if i >= len(body) || body[i] != '{' {
+		return false
 	}
-	b := trimBOM(body)
-	if rest := trimLeft(body); len(rest) == 0 || rest[0] != '{' {
-		return fs, malformed(errJSONNotObject)
+	i = skipSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return skipSpace(body, i+1) == len(body)
 	}
-	// A map keeps exact-case keys apart, and the last of a repeated key.
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return fs, malformed(err)
-	}
-	for name, raw := range obj {
-		if f, ok := lookupField(name); ok {
-			val, ok := jsonValue(f, raw)
-			fs.set(f, val, !ok)
+	for {
+		// A key: printable ASCII only.
+		if i >= len(body) || body[i] != '"' {
+			return false
+		}
+		j := skipJSONPlain(body, i+1)
+		if j >= len(body) || body[j] != '"' {
+			return false
+		}
+		f, known := lookupField(body[i+1 : j])
+		i = skipSpace(body, j+1)
+		if i >= len(body) || body[i] != ':' {
+			return false
+		}
+		i = skipSpace(body, i+1)
+		var ok bool
+		if known {
+			i, ok = scanJSONField(body, i, f, sc)
+		} else {
+			i, ok = skipJSONValue(body, i, 0)
+		}
+		if !ok {
+			return false
+		}
+		i = skipSpace(body, i)
+		if i >= len(body) {
+			return false
+		}
+		switch body[i] {
+		case ',':
+			i = skipSpace(body, i+1)
+		case '}':
+			return skipSpace(body, i+1) == len(body)
+		default:
+			return false
 		}
 	}
-	return fs, nil
 }
 
-// jsonValue returns the text of a known field's JSON value, and false if the
-// value has the wrong type for f.
-func jsonValue(f field, raw json.RawMessage) (string, bool) {
-	switch raw[0] {
-	case 'n': // null
-		return "", true
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", false
+// scanJSONField reads the value of the known field f at b[i:], records it
+// as the reference does (null is empty, a wrong type is bad), and returns
+// where the value ends.
+func scanJSONField(b []byte, i int, f field, sc *scanned) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, escaped, ok := scanJSONString(b, i)
+		if !ok {
+			return 0, false
 		}
-		return s, true
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		sc.set(f, valueSpan{i + 1, end - 1, escaped}, false)
+		return end, true
+	case c == 'n':
+		sc.set(f, valueSpan{}, false)
+		return scanLiteral(b, i, "null")
+	case c == '-' || '0' <= c && c <= '9':
+		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			return string(raw), true
+			sc.set(f, valueSpan{i, end, false}, false)
+		} else {
+			sc.set(f, valueSpan{}, true)
+		}
+		return end, ok
+	}
+	sc.set(f, valueSpan{}, true)
+	return skipJSONValue(b, i, 0)
+}
+
+// skipJSONValue checks the syntax of the value at b[i:] and returns where it
+// ends.
+func skipJSONValue(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _, ok := scanJSONString(b, i)
+		return end, ok
+	case c == '-' || '0' <= c && c <= '9':
+		return scanJSONNumber(b, i)
+	case c == 't':
+		return scanLiteral(b, i, "true")
+	case c == 'f':
+		return scanLiteral(b, i, "false")
+	case c == 'n':
+		return scanLiteral(b, i, "null")
+	case c == '{' || c == '[':
+		if depth >= maxScanDepth {
+			return 0, false
+		}
+		closing := byte('}')
+		if c == '[' {
+			closing = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closing {
+			return i + 1, true
+		}
+		for {
+			var ok bool
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return 0, false
+				}
+				if i, _, ok = scanJSONString(b, i); !ok {
+					return 0, false
+				}
+				i = skipSpace(b, i)
+				if i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipSpace(b, i+1)
+			}
+			if i, ok = skipJSONValue(b, i, depth+1); !ok {
+				return 0, false
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case closing:
+				return i + 1, true
+			default:
+				return 0, false
+			}
 		}
 	}
-	return "", false
+	return 0, false
+}
+
+// scanLiteral checks that the literal lit stands at b[i:].
+func scanLiteral(b []byte, i int, lit string) (int, bool) {
+	if !hasPrefixAt(b, i, lit) {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// scanJSONNumber checks the JSON number at b[i:] and returns where it ends.
+func scanJSONNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		i = skipDigits(b, i+1)
+	default:
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		j := skipDigits(b, i+1)
+		if j == i+1 {
+			return 0, false
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := skipDigits(b, i)
+		if j == i {
+			return 0, false
+		}
+		i = j
+	}
+	return i, true
+}
+
+func skipDigits(b []byte, i int) int {
+	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// jsonSpecial marks the bytes scanJSONString must look at: the quote, the
+// backslash, control characters, and every byte of a multi-byte character.
+var jsonSpecial = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
+// skipJSONPlain returns the index of the first byte at or after i that
+// jsonSpecial marks (or, now and then, a space or '!'), or len(b), testing a
+// word at a time.
+func skipJSONPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// Below 0x23 are the control characters, ' ', '!' and '"'.
+		if m := hasLess(x, '"'+1) | hasByte(x, '\\') | x&msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for i < len(b) && !jsonSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
+// scanJSONString checks the string whose opening quote is b[i], as
+// encoding/json would: valid UTF-8, no control characters, valid escapes.
+// It returns where the string ends (after its closing quote) and whether it
+// has escapes.
+func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
+	j := i + 1
+	for {
+		j = skipJSONPlain(b, j)
+		if j >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, escaped, true
+		case c == '\\':
+			escaped = true
+			if j+1 < len(b) && b[j+1] != 'u' && jsonShortEscape[b[j+1]] {
+				j += 2
+				continue
+			}
+			n := jsonEscapeLen(b, j)
+			if n == 0 {
+				return 0, false, false
+			}
+			j += n
+		case c < 0x20:
+			return 0, false, false
+		case c < utf8.RuneSelf: // ' ' or '!'
+			j++
+		default:
+			if j, ok = skipMultibyte(b, j, false); !ok {
+				return 0, false, false
+			}
+		}
+	}
+}
+
+// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside.
+var jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+
+// jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
+func jsonEscapeLen(b []byte, j int) int {
+	if j+1 >= len(b) {
+		return 0
+	}
+	switch b[j+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2
+	case 'u':
+		if hex4(b, j+2) >= 0 {
+			return 6
+		}
+	}
+	return 0
+}
+
+// decodeJSONString writes the value of a checked string's raw content,
+// escapes decoded as encoding/json decodes them (a lone surrogate becomes
+// U+FFFD).
+func decodeJSONString(w *strings.Builder, raw []byte) {
+	for i := 0; i < len(raw); {
+		k := i
+		for k < len(raw) && raw[k] != '\\' {
+			k++
+		}
+		w.Write(raw[i:k])
+		if i = k; i == len(raw) {
+			return
+		}
+		switch e := raw[i+1]; e {
+		case 'b':
+			w.WriteByte('\b')
+		case 'f':
+			w.WriteByte('\f')
+		case 'n':
+			w.WriteByte('\n')
+		case 'r':
+			w.WriteByte('\r')
+		case 't':
+			w.WriteByte('\t')
+		case 'u':
+			r := hex4(raw, i+2)
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2 = hex4(raw, i+2)
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			w.WriteRune(r)
+			continue
+		default: // '"', '\\', '/'
+			w.WriteByte(e)
+		}
+		i += 2
+	}
+}
+
+// hex4 reads four hex digits at b[i:], or returns -1.
+func hex4(b []byte, i int) rune {
+	if len(b)-i < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		d := digitValue(c)
+		if d >= 16 {
+			return -1
+		}
+		r = r<<4 | rune(d)
+	}
+	return r
 }

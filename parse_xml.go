@@ -2,10 +2,8 @@ package csmsg
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -23,116 +21,324 @@ func ParseXML(body []byte) (Message, error) {
 	return parseFormat(FormatXML, body)
 }
 
-// errXMLRoot and the other errors below are the details of an ErrMalformed XML body.
-var (
-	errXMLRoot      = errors.New("root element is not <xml>")
-	errXMLText      = errors.New("text outside an element")
-	errXMLTrailing  = errors.New("data after the root element")
-	errInvalidUTF8  = errors.New("invalid UTF-8")
-	errXMLNoElement = errors.New("no root element")
-)
-
-// decodeXML is the reference XML decoder, built on encoding/xml: it defines
-// what a well-formed XML push is and which value each known field has.
-func decodeXML(body []byte) (fields, error) {
-	var fs fields
-	if !utf8.Valid(body) {
-		return fs, malformed(errInvalidUTF8)
+// scanXML is the XML scanner (see scanned), for the flat XML WeChat sends:
+// it fills sc from body, or reports false for anything it does not fully
+// understand (a prolog, comments, attributes, namespaces, an element inside
+// a known field, deep nesting, any syntax error...).
+func scanXML(body []byte, sc *scanned) bool {
+	i := skipSpace(body, bomLen(body))
+	if !hasPrefixAt(body, i, "<xml>") {
+		return false
 	}
-	d := xml.NewDecoder(bytes.NewReader(trimBOM(body)))
-
-	// Before the root: whitespace, the prolog, comments, a DOCTYPE.
+	i += len("<xml>")
 	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return fs, malformed(errXMLNoElement)
+		i = skipSpace(body, i)
+		if i >= len(body) || body[i] != '<' {
+			return false
 		}
-		if err != nil {
-			return fs, malformed(err)
+		if hasPrefixAt(body, i, "</xml>") {
+			return skipSpace(body, i+len("</xml>")) == len(body)
 		}
-		if t, ok := tok.(xml.StartElement); ok {
-			if t.Name != (xml.Name{Local: "xml"}) {
-				return fs, malformed(errXMLRoot)
+		name, end, empty, ok := scanXMLStartTag(body, i)
+		if !ok {
+			return false
+		}
+		f, known := lookupField(name)
+		switch {
+		case empty:
+			if known {
+				sc.set(f, valueSpan{}, false)
 			}
-			break
-		}
-		if t, ok := tok.(xml.CharData); ok && !isAllSpace(t) {
-			return fs, malformed(errXMLText)
+			i = end
+		case known:
+			var sp valueSpan
+			if sp, i, ok = scanXMLValue(body, end, name); !ok {
+				return false
+			}
+			sc.set(f, sp, false)
+		default:
+			if i, ok = skipXMLContent(body, end, name, 0); !ok {
+				return false
+			}
 		}
 	}
+}
 
-	// The root's children, until </xml>.
-	for done := false; !done; {
-		tok, err := d.Token()
-		if err != nil {
-			return fs, malformed(eofIsUnexpected(err))
+// scanXMLStartTag reads a start tag without attributes at b[i:] ("<Name>" or
+// "<Name/>") and returns its name and where it ends.
+func scanXMLStartTag(b []byte, i int) (name []byte, end int, empty, ok bool) {
+	j := i + 1
+	if j >= len(b) || b[i] != '<' || !isNameStart(b[j]) {
+		return nil, 0, false, false
+	}
+	for j++; j < len(b) && isNameByte(b[j]); j++ {
+	}
+	name = b[i+1 : j]
+	switch {
+	case j < len(b) && b[j] == '>':
+		return name, j + 1, false, true
+	case hasPrefixAt(b, j, "/>"):
+		return name, j + 2, true, true
+	}
+	return nil, 0, false, false
+}
+
+// isNameStart and isNameByte accept the ASCII names the scanner handles: no
+// namespace prefix, nothing an XML parser would have to look at twice.
+func isNameStart(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_'
+}
+
+func isNameByte(c byte) bool {
+	return isNameStart(c) || '0' <= c && c <= '9' || c == '-' || c == '.'
+}
+
+// scanXMLEndTag checks that "</name>" stands at b[i:] and returns where it
+// ends.
+func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
+	j := i + 2 + len(name)
+	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || !bytes.Equal(b[i+2:j], name) || b[j] != '>' {
+		return 0, false
+	}
+	return j + 1, true
+}
+
+// scanXMLValue reads the content of the known element name, which starts
+// at b[i:], up to its end tag: text and CDATA sections, nothing else. It
+// returns the value's span and where the end tag ends.
+func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool) {
+	start, segments := i, 0
+	for {
+		segStart, segEnd, plain, j, ok := nextXMLSegment(b, i)
+		if !ok {
+			return valueSpan{}, 0, false
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			f, known := lookupField(t.Name.Local)
-			if !known || t.Name.Space != "" {
-				if err := d.Skip(); err != nil {
-					return fs, malformed(eofIsUnexpected(err))
+		if j == i {
+			break // at "</"
+		}
+		segments++
+		sp = valueSpan{segStart, segEnd, !plain}
+		i = j
+	}
+	if next, ok = scanXMLEndTag(b, i, name); !ok {
+		return valueSpan{}, 0, false
+	}
+	if segments > 1 || sp.decode {
+		// Several segments, or one with entities or carriage returns:
+		// decodeXMLContent will walk the whole content again.
+		sp = valueSpan{start, i, true}
+	}
+	return sp, next, true
+}
+
+// skipXMLContent checks the content of the unknown element name, which
+// starts at b[i:] (text, CDATA, elements within), and returns where its end
+// tag ends.
+func skipXMLContent(b []byte, i int, name []byte, depth int) (int, bool) {
+	for {
+		_, _, _, j, ok := nextXMLSegment(b, i)
+		switch {
+		case ok && j != i:
+			i = j
+		case ok: // an end tag
+			return scanXMLEndTag(b, i, name)
+		default: // an element inside, or what the scanner leaves alone
+			inner, end, empty, ok := scanXMLStartTag(b, i)
+			if !ok || depth >= maxScanDepth {
+				return 0, false
+			}
+			i = end
+			if !empty {
+				if i, ok = skipXMLContent(b, i, inner, depth+1); !ok {
+					return 0, false
 				}
+			}
+		}
+	}
+}
+
+const cdataOpen, cdataClose = "<![CDATA[", "]]>"
+
+// nextXMLSegment reads the text run or CDATA section at b[i:], checked as
+// encoding/xml would check it, and returns where its text stands, whether
+// it is plain (no entity to decode, no carriage return to rewrite), and
+// where the segment ends. At an end tag it returns next == i. Anything else
+// (an element, a comment, the end of the input, a character or entity XML
+// does not allow) is not ok.
+func nextXMLSegment(b []byte, i int) (start, end int, plain bool, next int, ok bool) {
+	switch {
+	case i >= len(b):
+		return 0, 0, false, 0, false
+	case b[i] != '<':
+		end, plain, ok := scanXMLChars(b, i, false)
+		return i, end, plain, end, ok
+	case hasPrefixAt(b, i, "</"):
+		return 0, 0, false, i, true
+	case hasPrefixAt(b, i, cdataOpen):
+		start := i + len(cdataOpen)
+		end, plain, ok := scanXMLChars(b, start, true)
+		return start, end, plain, end + len(cdataClose), ok
+	}
+	return 0, 0, false, 0, false
+}
+
+// xmlSpecial marks the bytes scanXMLChars must look at: control
+// characters, '&', '<', ']', '\r', and every byte of a multi-byte
+// character.
+var xmlSpecial = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c < 0x20 && c != '\t' && c != '\n' || c == '&' || c == '<' || c == ']' || c >= utf8.RuneSelf
+	}
+	return t
+}()
+
+// scanXMLChars checks the characters of a text run (up to the next '<') or
+// of a CDATA section (up to "]]>") that starts at b[i:], as encoding/xml
+// would: valid UTF-8, only characters XML allows, in text only the entities
+// it knows and no "]]>". It returns where the run ends, and whether it is
+// plain: no entity to decode, no carriage return to rewrite.
+func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
+	plain = true
+	for {
+		i = skipXMLPlain(b, i)
+		if i >= len(b) {
+			return 0, false, false
+		}
+		switch c := b[i]; {
+		case c >= utf8.RuneSelf:
+			if i, ok = skipMultibyte(b, i, true); !ok {
+				return 0, false, false
+			}
+			continue
+		case c == '<':
+			if !cdata {
+				return i, plain, true
+			}
+		case c == ']':
+			if hasPrefixAt(b, i, cdataClose) {
+				if cdata {
+					return i, plain, true
+				}
+				return 0, false, false
+			}
+		case c == '&':
+			if !cdata {
+				_, n := xmlEntity(b, i)
+				if n == 0 {
+					return 0, false, false
+				}
+				plain = false
+				i += n
 				continue
 			}
-			val, nested, err := xmlValue(d)
-			if err != nil {
-				return fs, malformed(err)
-			}
-			fs.set(f, val, nested)
-		case xml.EndElement:
-			done = true
-		case xml.CharData:
-			if !isAllSpace(t) {
-				return fs, malformed(errXMLText)
-			}
+		case c == '\r':
+			plain = false
+		case c == '\t' || c == '\n': // xmlStop marks them too
+		default: // a control character
+			return 0, false, false
 		}
-	}
-
-	// After the root: whitespace only.
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return fs, nil
-		}
-		if err != nil {
-			return fs, malformed(err)
-		}
-		if t, ok := tok.(xml.CharData); !ok || !isAllSpace(t) {
-			return fs, malformed(errXMLTrailing)
-		}
+		i++
 	}
 }
 
-// xmlValue reads the content of the element just started, up to its end
-// element: the concatenated character data (text and CDATA), and whether an
-// element was nested inside.
-func xmlValue(d *xml.Decoder) (val string, nested bool, err error) {
-	var sb strings.Builder
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return "", false, eofIsUnexpected(err)
+// skipXMLPlain returns the index of the first byte at or after i that
+// xmlSpecial marks (or a tab or newline), or len(b), testing a word at a
+// time.
+func skipXMLPlain(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		if m := hasLess(x, 0x20) | hasByte(x, '&') | hasByte(x, '<') | hasByte(x, ']') | x&msb; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
 		}
-		switch t := tok.(type) {
-		case xml.CharData:
-			sb.Write(t)
-		case xml.StartElement:
-			nested = true
-			if err := d.Skip(); err != nil {
-				return "", false, eofIsUnexpected(err)
-			}
-		case xml.EndElement:
-			return sb.String(), nested, nil
+	}
+	for i < len(b) && !xmlSpecial[b[i]] {
+		i++
+	}
+	return i
+}
+
+// decodeXMLContent writes the value of checked element content: CDATA
+// sections as they are, text with its entities decoded, and in both "\r\n"
+// and a lone "\r" turned into "\n", as encoding/xml does.
+func decodeXMLContent(w *strings.Builder, raw []byte) {
+	for i := 0; i < len(raw); {
+		if hasPrefixAt(raw, i, cdataOpen) {
+			i += len(cdataOpen)
+			end := i + bytes.Index(raw[i:], []byte(cdataClose))
+			writeXMLChars(w, raw[i:end], false)
+			i = end + len(cdataClose)
+			continue
 		}
+		end := bytes.IndexByte(raw[i:], '<')
+		if end < 0 {
+			end = len(raw)
+		} else {
+			end += i
+		}
+		writeXMLChars(w, raw[i:end], true)
+		i = end
 	}
 }
 
-// eofIsUnexpected turns io.EOF inside an element into io.ErrUnexpectedEOF.
-func eofIsUnexpected(err error) error {
-	if err == io.EOF {
-		return fmt.Errorf("truncated body: %w", io.ErrUnexpectedEOF)
+// writeXMLChars writes one checked segment, decoding entities in text.
+func writeXMLChars(w *strings.Builder, seg []byte, text bool) {
+	for i := 0; i < len(seg); {
+		k := i
+		for k < len(seg) && seg[k] != '\r' && (seg[k] != '&' || !text) {
+			k++
+		}
+		w.Write(seg[i:k])
+		if i = k; i == len(seg) {
+			return
+		}
+		if seg[i] == '\r' {
+			w.WriteByte('\n')
+			i++
+			if i < len(seg) && seg[i] == '\n' {
+				i++
+			}
+			continue
+		}
+		r, n := xmlEntity(seg, i)
+		w.WriteRune(r)
+		i += n
 	}
-	return err
+}
+
+// xmlEntity decodes the entity or character reference at b[i:] and returns
+// its length, or 0 for anything but the five predefined entities and
+// references to characters XML allows (a reference to a surrogate, which
+// encoding/xml turns into U+FFFD, is left to the reference decoder).
+func xmlEntity(b []byte, i int) (rune, int) {
+	switch {
+	case hasPrefixAt(b, i, "&lt;"):
+		return '<', 4
+	case hasPrefixAt(b, i, "&gt;"):
+		return '>', 4
+	case hasPrefixAt(b, i, "&amp;"):
+		return '&', 5
+	case hasPrefixAt(b, i, "&apos;"):
+		return '\'', 6
+	case hasPrefixAt(b, i, "&quot;"):
+		return '"', 6
+	case !hasPrefixAt(b, i, "&#"):
+		return 0, 0
+	}
+	j, base := i+2, rune(10)
+	if j < len(b) && b[j] == 'x' {
+		j, base = j+1, 16
+	}
+	start := j
+	var r rune
+	for ; j < len(b) && b[j] != ';'; j++ {
+		d := rune(digitValue(b[j]))
+		if d >= base || r > utf8.MaxRune {
+			return 0, 0
+		}
+		r = r*base + d
+	}
+	if j == start || j >= len(b) || r > utf8.MaxRune || 0xD800 <= r && r <= 0xDFFF || !isXMLChar(r) {
+		return 0, 0
+	}
+	return r, j + 1 - i
 }

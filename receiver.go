@@ -148,7 +148,7 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 // signature is [ErrInvalidSignature], a stale timestamp [ErrExpired], a
 // missing echostr [ErrMalformed].
 func (r *Receiver) VerifyURL(query url.Values) (echostr string, err error) {
-	if _, err := r.checkSignature(query, "signature", nil); err != nil {
+	if err := r.checkSignature(query, "signature", nil); err != nil {
 		return "", err
 	}
 	echostr = query.Get("echostr")
@@ -173,8 +173,13 @@ func (r *Receiver) VerifyURL(query url.Values) (echostr string, err error) {
 // The errors match [ErrBodyTooLarge], [ErrInvalidSignature], [ErrExpired],
 // [ErrDecrypt], [ErrAppIDMismatch], or those of [Parse].
 func (r *Receiver) Parse(query url.Values, body []byte) (Message, error) {
-	p, err := r.parse(query, body)
-	return p.msg, err
+	if int64(len(body)) > r.maxBody {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
+	}
+	if r.key == nil {
+		return r.parsePlaintext(query, body)
+	}
+	return r.parseEncrypted(query, body)
 }
 
 // ParseRequest is [Receiver.Parse] of an *http.Request. It reads at most
@@ -187,60 +192,39 @@ func (r *Receiver) ParseRequest(req *http.Request) (Message, error) {
 	return r.Parse(req.URL.Query(), body)
 }
 
-// push is a verified, parsed push and what a reply to it needs.
-type push struct {
-	msg       Message
-	format    Format // the body's format, which a reply uses
-	encrypted bool   // whether a reply must be encrypted
-	nonce     string // the request's nonce, which an encrypted reply echoes
+// parsePlaintext checks the query's signature and parses the body.
+func (r *Receiver) parsePlaintext(query url.Values, body []byte) (Message, error) {
+	if err := r.checkSignature(query, "signature", nil); err != nil {
+		return nil, err
+	}
+	msg, err := Parse(body)
+	if errors.Is(err, ErrEncrypted) {
+		err = fmt.Errorf("%w: set Config.EncodingAESKey to receive compatible and safe mode pushes", ErrEncrypted)
+	}
+	return msg, err
 }
 
-func (r *Receiver) parse(query url.Values, body []byte) (push, error) {
-	if int64(len(body)) > r.maxBody {
-		return push{}, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
-	}
-	if r.key == nil {
-		nonce, err := r.checkSignature(query, "signature", nil)
-		if err != nil {
-			return push{}, err
-		}
-		f, err := sniff(body)
-		if err != nil {
-			return push{}, err
-		}
-		msg, err := parseFormat(f, body)
-		if errors.Is(err, ErrEncrypted) {
-			err = fmt.Errorf("%w: set Config.EncodingAESKey to receive compatible and safe mode pushes", ErrEncrypted)
-		}
-		if err != nil {
-			return push{}, err
-		}
-		return push{msg: msg, format: f, nonce: nonce}, nil
-	}
-
+// parseEncrypted checks msg_signature over the body's Encrypt value, then
+// decrypts it and parses the message it holds.
+func (r *Receiver) parseEncrypted(query url.Values, body []byte) (Message, error) {
 	if query.Get("encrypt_type") != "aes" {
-		return push{}, fmt.Errorf("%w: no encrypt_type=aes, and the receiver has a key", ErrInvalidSignature)
+		return nil, fmt.Errorf("%w: no encrypt_type=aes, and the receiver has a key", ErrInvalidSignature)
 	}
-	encrypt, f, err := readEnvelope(body)
+	encrypt, err := readEnvelope(body)
 	if err != nil {
-		return push{}, err
+		return nil, err
 	}
 	if encrypt == nil {
 		encrypt = []byte{} // signed as an empty part, not left out
 	}
-	nonce, err := r.checkSignature(query, "msg_signature", encrypt)
-	if err != nil {
-		return push{}, err
+	if err := r.checkSignature(query, "msg_signature", encrypt); err != nil {
+		return nil, err
 	}
 	plain, err := r.decrypt(encrypt)
 	if err != nil {
-		return push{}, err
+		return nil, err
 	}
-	msg, err := Parse(plain)
-	if err != nil {
-		return push{}, err
-	}
-	return push{msg: msg, format: f, encrypted: true, nonce: nonce}, nil
+	return Parse(plain)
 }
 
 // readBody reads req's body, up to MaxBodyBytes.
@@ -275,36 +259,37 @@ func queryParam(query url.Values, name string) (string, error) {
 
 // checkSignature checks the query parameter sigParam, a signature over the
 // Token, the timestamp, the nonce and, if not nil, encrypt, and then the
-// timestamp's age. It returns the nonce.
-func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []byte) (nonce string, err error) {
+// timestamp's age.
+func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []byte) error {
 	sig, err := queryParam(query, sigParam)
 	if err != nil {
-		return "", err
+		return err
 	}
 	timestamp, err := queryParam(query, "timestamp")
 	if err != nil {
-		return "", err
+		return err
 	}
-	if nonce, err = queryParam(query, "nonce"); err != nil {
-		return "", err
+	nonce, err := queryParam(query, "nonce")
+	if err != nil {
+		return err
 	}
 	ts, err := strconv.ParseInt(timestamp, 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
+		return fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
 	}
 	var want [40]byte
 	signatureOf(&want, r.token, timestamp, nonce, encrypt)
 	if !signatureEqual(&want, sig) {
-		return "", fmt.Errorf("%w: %s does not match", ErrInvalidSignature, sigParam)
+		return fmt.Errorf("%w: %s does not match", ErrInvalidSignature, sigParam)
 	}
 	if r.tolerance > 0 {
 		// Whole seconds on both sides; Sub saturates, so no timestamp overflows.
 		now := time.Unix(r.now().Unix(), 0)
 		if d := time.Unix(ts, 0).Sub(now); d > r.tolerance || d < -r.tolerance {
-			return "", fmt.Errorf("%w: timestamp is %v from the receiver's clock", ErrExpired, d)
+			return fmt.Errorf("%w: timestamp is %v from the receiver's clock", ErrExpired, d)
 		}
 	}
-	return nonce, nil
+	return nil
 }
 
 // Encrypt encrypts a reply message in WeChat's layout (16 random bytes,
@@ -360,26 +345,26 @@ func (r *Receiver) openWith(k *aesKey, ct []byte) ([]byte, error) {
 	return msg, nil
 }
 
-// readEnvelope reads the Encrypt value of a push body, and its format. The
-// value is a slice of body when the scanner finds it there as is.
-func readEnvelope(body []byte) (encrypt []byte, f Format, err error) {
-	f, err = sniff(body)
+// readEnvelope reads the Encrypt value of a push body. The value is a slice
+// of body when the scanner finds it there as is.
+func readEnvelope(body []byte) (encrypt []byte, err error) {
+	f, err := sniff(body)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var sc scanned
 	if scan(f, body, &sc) {
 		if sc.bad.has(fEncrypt) {
-			return nil, 0, badField(fEncrypt)
+			return nil, badField(fEncrypt)
 		}
-		return sc.raw(fEncrypt, body, f), f, nil
+		return sc.raw(fEncrypt, body, f), nil
 	}
 	fs, err := decodeReference(f, body)
 	if err == nil && fs.bad.has(fEncrypt) {
 		err = badField(fEncrypt)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return []byte(fs.val[fEncrypt]), f, nil
+	return []byte(fs.val[fEncrypt]), nil
 }

@@ -1,0 +1,113 @@
+package csmsg
+
+import "unicode/utf8"
+
+// Byte-level helpers shared by both formats' scanners and decoders.
+
+// bomLen is the length of a UTF-8 byte-order mark at the start of b.
+func bomLen(b []byte) int {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return 3
+	}
+	return 0
+}
+
+// trimBOM returns body without a leading UTF-8 byte-order mark.
+func trimBOM(body []byte) []byte {
+	return body[bomLen(body):]
+}
+
+// trimLeft returns body without a leading byte-order mark and whitespace.
+func trimLeft(body []byte) []byte {
+	return body[skipSpace(body, bomLen(body)):]
+}
+
+// isSpace reports whether c is whitespace in both XML and JSON.
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+}
+
+// isAllSpace reports whether b holds nothing but whitespace.
+func isAllSpace(b []byte) bool {
+	return skipSpace(b, 0) == len(b)
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// whitespace.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && isSpace(b[i]) {
+		i++
+	}
+	return i
+}
+
+// hasPrefixAt reports whether b[i:] starts with p.
+func hasPrefixAt(b []byte, i int, p string) bool {
+	return i <= len(b) && len(b)-i >= len(p) && string(b[i:i+len(p)]) == p
+}
+
+// digitValue is the value of a hex digit, or 16 for any other byte.
+func digitValue(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 16
+}
+
+// isXMLChar reports whether r is a character XML 1.0 allows in a document.
+func isXMLChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= utf8.MaxRune
+}
+
+// skipMultibyte steps over the run of multi-byte characters at b[i:] and
+// returns where it ends, or false if it is not valid UTF-8 or, with xml
+// set, holds U+FFFE or U+FFFF, which XML does not allow. Two- and three-byte
+// characters (Chinese among them) are checked inline.
+func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
+	for i < len(b) && b[i] >= utf8.RuneSelf {
+		c := b[i]
+		switch {
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
+			i += 2 // no overlong form starts with these
+		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 &&
+			!(xml && c == 0xEF && b[i+1] == 0xBF && b[i+2] >= 0xBE):
+			// No overlong form or surrogate starts with these; EF BF BE and
+			// EF BF BF are U+FFFE and U+FFFF.
+			i += 3
+		default:
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
+				return 0, false
+			}
+			i += size
+		}
+	}
+	return i, true
+}
+
+// Word-at-a-time helpers: the scanners test eight bytes at once for the
+// bytes they must look at, and step over the rest.
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasByte marks, in the high bit of each byte, the bytes of x equal to c.
+// Only the lowest mark is exact, which is all the scanners use.
+func hasByte(x uint64, c byte) uint64 {
+	v := x ^ lsb*uint64(c)
+	return (v - lsb) &^ v & msb
+}
+
+// hasLess marks the bytes of x below c (c <= 0x80); the lowest mark is exact.
+func hasLess(x uint64, c byte) uint64 {
+	return (x - lsb*uint64(c)) &^ x & msb
+}

@@ -1,0 +1,100 @@
+package csmsg
+
+import (
+	"net/url"
+	"strconv"
+)
+
+// transferMsgType is the MsgType of the transfer passive reply.
+const transferMsgType = "transfer_customer_service"
+
+// Reply is a passive reply to a push, written in the push's format, and
+// encrypted when the push was: by the [Receiver.Handler] from what its
+// HandlerFunc returns, or by [Receiver.EncodeReply] for any other
+// framework. The one reply WeChat documents for mini programs is the
+// transfer to the customer-service tool: see [Transfer].
+type Reply struct {
+	toUser   string // the user's openid
+	fromUser string // the mini program's original id
+	msgType  string
+}
+
+// Transfer returns the reply that hands msg's conversation to WeChat's
+// customer-service tool (MsgType transfer_customer_service), addressed to
+// msg's sender from the mini program. Events are never transferred: for an
+// event, or a nil msg, Transfer returns nil, which answers "success".
+func Transfer(msg Message) *Reply {
+	h := headerOf(msg)
+	if h == nil || h.MsgType == MsgTypeEvent {
+		return nil
+	}
+	return &Reply{toUser: h.FromUserName, fromUser: h.ToUserName, msgType: transferMsgType}
+}
+
+// The Content-Types of the answers to a push.
+const (
+	contentTypeText = "text/plain; charset=utf-8"
+	contentTypeXML  = "application/xml; charset=utf-8"
+	contentTypeJSON = "application/json; charset=utf-8"
+)
+
+// EncodeReply returns exactly what the [Receiver.Handler] answers, with
+// status 200, to a push whose handling produced reply: query and body are
+// the push request's URL query and body as received. A nil reply is
+// "success" as text/plain. Otherwise it is the reply in the push's format
+// with CreateTime from the receiver's clock; at a receiver with a key
+// (compatible and safe mode) it is encrypted and signed in an envelope of
+// Encrypt, MsgSignature, TimeStamp and the push's Nonce. contentType is the
+// Content-Type to send with out.
+//
+// It does not verify the push again: call it after [Receiver.Parse]
+// accepted it. A body of neither format is [ErrUnknownFormat], a query
+// without one nonce at a receiver with a key [ErrInvalidSignature], and a
+// reply that cannot be written [ErrInvalidMessage].
+func (r *Receiver) EncodeReply(query url.Values, body []byte, reply *Reply) (out []byte, contentType string, err error) {
+	if reply == nil {
+		return []byte("success"), contentTypeText, nil
+	}
+	f, err := sniff(body)
+	if err != nil {
+		return nil, "", err
+	}
+	contentType = contentTypeJSON
+	if f == FormatXML {
+		contentType = contentTypeXML
+	}
+	now := r.now().Unix()
+	e := encoder{format: f}
+	e.open()
+	e.str(fieldNames[fToUserName], reply.toUser)
+	e.str(fieldNames[fFromUserName], reply.fromUser)
+	e.int(fieldNames[fCreateTime], now)
+	e.str(fieldNames[fMsgType], reply.msgType)
+	e.close()
+	if e.err != nil {
+		return nil, "", e.err
+	}
+	if r.key == nil {
+		return e.buf, contentType, nil
+	}
+	nonce, err := queryParam(query, "nonce")
+	if err != nil {
+		return nil, "", err
+	}
+	encrypt, err := r.Encrypt(e.buf)
+	if err != nil {
+		return nil, "", err
+	}
+	timestamp := strconv.FormatInt(now, 10)
+	env := encoder{format: f}
+	env.open()
+	env.str("Encrypt", encrypt)
+	env.str("MsgSignature", Signature(r.token, timestamp, nonce, encrypt))
+	env.number("TimeStamp", timestamp)
+	env.str("Nonce", nonce)
+	env.close()
+	if env.err != nil {
+		return nil, "", env.err
+	}
+	return env.buf, contentType, nil
+}
