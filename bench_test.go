@@ -94,11 +94,11 @@ func BenchmarkReceiverParse(b *testing.B) {
 	plain := newReceiver(b, false, fixtureTime, nil)
 	for _, name := range benchBodies {
 		body := readBench(b, name)
-		safeQuery, safeBody, err := keyed.SignPush(body, ModeSafe)
+		safeQuery, safeBody, err := signPush(keyed, body, ModeSafe)
 		if err != nil {
 			b.Fatal(err)
 		}
-		plainQuery, plainBody, err := plain.SignPush(body, ModePlaintext)
+		plainQuery, plainBody, err := signPush(plain, body, ModePlaintext)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -205,3 +205,56 @@ func signatureEqual(want *[2 * sha1.Size]byte, got string) bool {
 	}
 	return subtle.ConstantTimeByteEq(v, 0) == 1
 }
+
+// Encrypt encrypts a reply message in WeChat's layout (16 random bytes,
+// length, message, AppID, PKCS#7 padding to 32 bytes) with the current
+// EncodingAESKey, and returns it in base64. With Config.Rand fixed it is
+// deterministic. A receiver without a key returns [ErrInvalidConfig].
+func (r *Receiver) Encrypt(plain []byte) (string, error) {
+	if r.key == nil {
+		return "", fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
+	}
+	return r.key.seal(r.rand, plain, r.appID)
+}
+
+// Decrypt decrypts an Encrypt value and returns the message it holds, after
+// checking that the payload ends with the receiver's AppID. It tries the
+// current EncodingAESKey, then the previous one if set. Every failure is
+// [ErrDecrypt] or [ErrAppIDMismatch]; a receiver without a key returns
+// [ErrInvalidConfig].
+func (r *Receiver) Decrypt(encrypt string) ([]byte, error) {
+	if r.key == nil {
+		return nil, fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
+	}
+	return r.decrypt([]byte(encrypt))
+}
+
+func (r *Receiver) decrypt(encrypt []byte) ([]byte, error) {
+	ct, err := decodeBase64(encrypt)
+	if err != nil {
+		return nil, err
+	}
+	var spare []byte // the ciphertext again, for the previous key
+	if r.prev != nil {
+		spare = append([]byte(nil), ct...)
+	}
+	msg, err := r.openWith(r.key, ct)
+	if err != nil && r.prev != nil {
+		if m, err2 := r.openWith(r.prev, spare); err2 == nil {
+			return m, nil
+		}
+	}
+	return msg, err
+}
+
+// openWith decrypts ct with k and checks the appid.
+func (r *Receiver) openWith(k *aesKey, ct []byte) ([]byte, error) {
+	msg, appID, err := k.open(ct)
+	if err != nil {
+		return nil, err
+	}
+	if string(appID) != r.appID {
+		return nil, ErrAppIDMismatch
+	}
+	return msg, nil
+}

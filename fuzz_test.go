@@ -191,7 +191,7 @@ func FuzzReceiverParse(f *testing.F) {
 			checkResult(t, m, err)
 		}
 		for mode, r := range map[Mode]*Receiver{ModePlaintext: plain, ModeSafe: keyed} {
-			sq, signed, err := r.SignPush(body, mode)
+			sq, signed, err := signPush(r, body, mode)
 			if err != nil {
 				continue // not XML or JSON
 			}

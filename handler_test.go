@@ -27,7 +27,7 @@ func textPush(t *testing.T, r *Receiver, ext string, mode Mode) (url.Values, []b
 	t.Helper()
 	body, err := os.ReadFile("testdata/text" + ext)
 	require.NoError(t, err)
-	q, push, err := r.SignPush(body, mode)
+	q, push, err := signPush(r, body, mode)
 	require.NoError(t, err)
 	return q, push
 }
@@ -97,7 +97,7 @@ func TestHandlerDedup(t *testing.T) {
 
 			// Another message of the same user is not a retry.
 			other := []byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"text","Content":"again","MsgId":6054768590064713799}`)
-			q, body, err := r.SignPush(other, mode)
+			q, body, err := signPush(r, other, mode)
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
 			assert.Equal(t, int32(2), c.calls.Load())

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +42,39 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// SignForTest is csmsgtest.Sign and ModeNameForTest csmsgtest.Mode's
+// String, set by sign_test.go (csmsgtest imports this package, so its
+// internal tests reach csmsgtest only this way).
+var (
+	SignForTest     func(cfg Config, mode int, body []byte) (url.Values, []byte, error)
+	ModeNameForTest func(mode int) string
+)
+
+// Mode is csmsgtest.Mode, for the package's internal tests.
+type Mode int
+
+// The modes, numbered as csmsgtest numbers them.
+const (
+	ModePlaintext Mode = iota
+	ModeCompatible
+	ModeSafe
+)
+
+func (m Mode) String() string { return ModeNameForTest(int(m)) }
+
+// receiverConfigs holds the Config of each receiver newReceiver made, for
+// signPush.
+var receiverConfigs sync.Map // *Receiver → Config
+
+// signPush signs body for r's Config in mode, with csmsgtest.Sign.
+func signPush(r *Receiver, body []byte, mode Mode) (url.Values, []byte, error) {
+	cfg, ok := receiverConfigs.Load(r)
+	if !ok {
+		panic("signPush of a receiver newReceiver did not make")
+	}
+	return SignForTest(cfg.(Config), int(mode), body)
+}
+
 // newReceiver returns a receiver for tests: the vector's Token, clock
 // stopped at now, deterministic random bytes, and with keyed the vector's
 // key and AppID. edit, if not nil, changes the config first.
@@ -55,6 +89,7 @@ func newReceiver(t testing.TB, keyed bool, now int64, edit func(*Config)) *Recei
 	}
 	r, err := NewReceiver(cfg)
 	require.NoError(t, err)
+	receiverConfigs.Store(r, cfg)
 	return r
 }
 

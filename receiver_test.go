@@ -130,7 +130,7 @@ func makeFixtures(t testing.TB) []fixture {
 		for _, name := range fixtureNames {
 			body, err := os.ReadFile(filepath.Join("testdata", name))
 			require.NoError(t, err)
-			q, signed, err := r.SignPush(body, mode)
+			q, signed, err := signPush(r, body, mode)
 			require.NoError(t, err)
 			out = append(out, fixture{Name: name, Mode: mode.String(), Query: q.Encode(), Body: string(signed)})
 		}
@@ -590,7 +590,7 @@ func TestKeyRotation(t *testing.T) {
 	require.NoError(t, err)
 	want := wantFor(t, "text.xml")
 	for name, sender := range map[string]*Receiver{"old key": old, "new key": current} {
-		q, push, err := sender.SignPush(body, ModeSafe)
+		q, push, err := signPush(sender, body, ModeSafe)
 		require.NoError(t, err)
 		for entry, parse := range receiverEntryPoints {
 			t.Run(name+"/"+entry, func(t *testing.T) {
@@ -615,29 +615,6 @@ func TestKeyRotation(t *testing.T) {
 	require.ErrorIs(t, err, ErrDecrypt)
 	_, err = rotating.Decrypt(sealed(t, "x", "wx0000000000000000"))
 	require.ErrorIs(t, err, ErrAppIDMismatch)
-}
-
-func TestSignPush(t *testing.T) {
-	r := newReceiver(t, true, hostileNow, nil)
-	_, _, err := r.SignPush([]byte("not a push"), ModeSafe)
-	require.ErrorIs(t, err, ErrUnknownFormat)
-	_, _, err = r.SignPush([]byte(vecPlainBody), Mode(3))
-	require.ErrorIs(t, err, ErrInvalidConfig)
-	assert.Equal(t, "Mode(3)", Mode(3).String())
-
-	// An empty object still gets a well-formed compatible body.
-	q, body, err := r.SignPush([]byte(`{}`), ModeCompatible)
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(string(body), `{"Encrypt":"`), string(body))
-	_, err = r.Parse(q, body)
-	require.ErrorIs(t, err, ErrMalformed, "decrypts to {}: no MsgType")
-
-	plain := newReceiver(t, false, hostileNow, nil)
-	_, _, err = plain.SignPush([]byte(vecPlainBody), ModeSafe)
-	require.ErrorIs(t, err, ErrInvalidConfig)
-
-	_, _, err = newReceiver(t, false, hostileNow, func(c *Config) { c.Rand = strings.NewReader("") }).SignPush([]byte(vecPlainBody), ModePlaintext)
-	require.Error(t, err)
 }
 
 func TestErrorsAreDistinct(t *testing.T) {

@@ -270,7 +270,7 @@ func TestParseAllocs(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _, _ = Parse(body) }), name)
 
-		q, push, err := r.SignPush(body, ModeSafe)
+		q, push, err := signPush(r, body, ModeSafe)
 		require.NoError(t, err)
 		assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _, _ = r.Parse(q, push) }), name)
 	}

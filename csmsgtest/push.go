@@ -1,0 +1,297 @@
+package csmsgtest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/csmsg/csmsg"
+)
+
+// Mode is how a push is protected, as the mini program's admin chose it in
+// the message-push settings.
+type Mode int
+
+// The three modes of WeChat's message-push settings.
+const (
+	ModePlaintext  Mode = iota // 明文模式: the body as is, the query signed
+	ModeCompatible             // 兼容模式: the plaintext fields and Encrypt in one body
+	ModeSafe                   // 安全模式: only ToUserName and Encrypt
+)
+
+// Modes lists the three modes, for tests that run a case in each.
+var Modes = []Mode{ModePlaintext, ModeCompatible, ModeSafe}
+
+// String returns "plaintext", "compatible", "safe", or "Mode(n)".
+func (m Mode) String() string {
+	switch m {
+	case ModePlaintext:
+		return "plaintext"
+	case ModeCompatible:
+		return "compatible"
+	case ModeSafe:
+		return "safe"
+	}
+	return "Mode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// Push is one push as WeChat sends it to a backend's URL: the URL query and
+// the POST body.
+type Push struct {
+	Query url.Values
+	Body  []byte
+}
+
+// Request returns p as the POST request WeChat would make to target, an
+// absolute URL or a path: p's query is added to target's. It is ready for
+// an http.Handler's ServeHTTP or for an http.Client (with an absolute
+// target).
+func (p *Push) Request(target string) (*http.Request, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("csmsgtest: target: %w", err)
+	}
+	q := u.Query()
+	for k, vs := range p.Query {
+		q[k] = append(q[k], vs...)
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(p.Body))
+	if err != nil {
+		return nil, fmt.Errorf("csmsgtest: %w", err)
+	}
+	if req.Host == "" {
+		req.Host = "example.com"
+	}
+	req.RequestURI = u.RequestURI()
+	req.Header.Set("Content-Type", "text/xml")
+	if json, _ := isJSON(p.Body); json {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("User-Agent", "Mozilla/4.0")
+	return req, nil
+}
+
+// Sign returns the push WeChat would send for body, a plaintext push (such
+// as csmsg.Marshal writes), to a receiver configured with cfg: signed with
+// cfg.Token, timestamped with cfg.Now (time.Now if nil), and, in compatible
+// and safe mode, encrypted with cfg.EncodingAESKey and cfg.AppID in an
+// envelope of the body's format. Random bytes (the nonce, the encryption's
+// prefix) come from cfg.Rand, crypto/rand if nil, so a fixed cfg.Rand
+// reproduces a push.
+//
+// A csmsg.Receiver made with cfg accepts the result. A mode cfg would
+// refuse is an error matching csmsg.ErrInvalidConfig: plaintext with an
+// EncodingAESKey set, compatible or safe without one.
+func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
+	if err := checkMode(cfg, mode); err != nil {
+		return nil, err
+	}
+	json, err := isJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var h csmsg.Header
+	if msg, err := csmsg.Parse(body); err == nil {
+		h = *msg.MsgHeader()
+	}
+	var n [4]byte
+	if _, err := io.ReadFull(s.rand, n[:]); err != nil {
+		return nil, fmt.Errorf("csmsgtest: reading random bytes: %w", err)
+	}
+	timestamp := strconv.FormatInt(s.now().Unix(), 10)
+	nonce := strconv.FormatUint(uint64(binary.BigEndian.Uint32(n[:])), 10)
+	p := &Push{Query: url.Values{
+		"signature": {csmsg.Signature(cfg.Token, timestamp, nonce)},
+		"timestamp": {timestamp},
+		"nonce":     {nonce},
+	}}
+	if mode == ModePlaintext {
+		p.Body = bytes.Clone(body)
+		return p, nil
+	}
+	encrypt, err := s.r.Encrypt(body)
+	if err != nil {
+		return nil, err
+	}
+	p.Query.Set("encrypt_type", "aes")
+	p.Query.Set("msg_signature", csmsg.Signature(cfg.Token, timestamp, nonce, encrypt))
+	p.Query.Set("openid", h.FromUserName)
+	if mode == ModeSafe {
+		p.Body = envelope(json, [][2]string{{"ToUserName", h.ToUserName}, {"Encrypt", encrypt}})
+		return p, nil
+	}
+	if p.Body, err = withEncrypt(body, json, encrypt); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SignMessage is [Sign] of msg written by csmsg.Marshal in format f.
+func SignMessage(cfg csmsg.Config, mode Mode, msg csmsg.Message, f csmsg.Format) (*Push, error) {
+	body, err := csmsg.Marshal(msg, f)
+	if err != nil {
+		return nil, err
+	}
+	return Sign(cfg, mode, body)
+}
+
+// NewRequest is [SignMessage] followed by [Push.Request]: the request
+// WeChat would make to target to push msg in format f and mode.
+func NewRequest(target string, cfg csmsg.Config, mode Mode, msg csmsg.Message, f csmsg.Format) (*http.Request, error) {
+	p, err := SignMessage(cfg, mode, msg, f)
+	if err != nil {
+		return nil, err
+	}
+	return p.Request(target)
+}
+
+// VerifyURL returns the query of the GET request WeChat sends when the
+// admin saves the push URL: signed with cfg.Token and carrying echostr,
+// which the receiver must answer verbatim.
+func VerifyURL(cfg csmsg.Config, echostr string) (url.Values, error) {
+	if cfg.Token == "" {
+		return nil, fmt.Errorf("%w: Token is required", csmsg.ErrInvalidConfig)
+	}
+	s, err := newSigner(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var n [4]byte
+	if _, err := io.ReadFull(s.rand, n[:]); err != nil {
+		return nil, fmt.Errorf("csmsgtest: reading random bytes: %w", err)
+	}
+	timestamp := strconv.FormatInt(s.now().Unix(), 10)
+	nonce := strconv.FormatUint(uint64(binary.BigEndian.Uint32(n[:])), 10)
+	return url.Values{
+		"signature": {csmsg.Signature(cfg.Token, timestamp, nonce)},
+		"timestamp": {timestamp},
+		"nonce":     {nonce},
+		"echostr":   {echostr},
+	}, nil
+}
+
+// checkMode refuses a mode cfg's receiver would refuse.
+func checkMode(cfg csmsg.Config, mode Mode) error {
+	switch {
+	case mode < ModePlaintext || mode > ModeSafe:
+		return fmt.Errorf("%w: csmsgtest: unknown %v", csmsg.ErrInvalidConfig, mode)
+	case mode == ModePlaintext && cfg.EncodingAESKey != "":
+		return fmt.Errorf("%w: csmsgtest: a receiver with an EncodingAESKey refuses plaintext pushes", csmsg.ErrInvalidConfig)
+	case mode != ModePlaintext && cfg.EncodingAESKey == "":
+		return fmt.Errorf("%w: csmsgtest: %v mode needs Config.EncodingAESKey", csmsg.ErrInvalidConfig, mode)
+	}
+	return nil
+}
+
+// signer holds what signing takes from a Config: the receiver it makes,
+// whose Encrypt uses the Config's key and random bytes, and the same clock
+// and random bytes.
+type signer struct {
+	r    *csmsg.Receiver
+	rand io.Reader
+	now  func() time.Time
+}
+
+func newSigner(cfg csmsg.Config) (*signer, error) {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r, err := csmsg.NewReceiver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &signer{r: r, rand: cfg.Rand, now: cfg.Now}, nil
+}
+
+// isJSON reports whether body is a JSON push rather than XML, as csmsg.Parse
+// tells them apart; a body of neither format is csmsg.ErrUnknownFormat.
+func isJSON(body []byte) (bool, error) {
+	rest := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\uFEFF")), " \t\r\n")
+	switch {
+	case bytes.HasPrefix(rest, []byte("{")):
+		return true, nil
+	case bytes.HasPrefix(rest, []byte("<")):
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: csmsgtest: a push body starts with '<' or '{'", csmsg.ErrUnknownFormat)
+}
+
+// envelope writes fields as a flat body: XML with CDATA values, or JSON.
+func envelope(json bool, fields [][2]string) []byte {
+	var b bytes.Buffer
+	if !json {
+		b.WriteString("<xml>")
+	}
+	for i, kv := range fields {
+		writeField(&b, json, i > 0, kv[0], kv[1])
+	}
+	if json {
+		return append([]byte("{"), append(b.Bytes(), '}')...)
+	}
+	b.WriteString("</xml>")
+	return b.Bytes()
+}
+
+// writeField writes one field of a flat body, after a comma if comma is set
+// (JSON only).
+func writeField(b *bytes.Buffer, json bool, comma bool, name, value string) {
+	if json {
+		if comma {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Quote(name))
+		b.WriteByte(':')
+		b.Write(jsonString(value))
+		return
+	}
+	b.WriteString("<" + name + ">")
+	if value != "" {
+		b.WriteString("<![CDATA[" + strings.ReplaceAll(value, "]]>", "]]]]><![CDATA[>") + "]]>")
+	}
+	b.WriteString("</" + name + ">")
+}
+
+// jsonString encodes v as a JSON string without HTML escapes.
+func jsonString(v string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v) // a string always encodes
+	return bytes.TrimRight(b.Bytes(), "\n")
+}
+
+// withEncrypt returns a copy of body with an Encrypt field added as the last
+// field of its root element or object: a compatible-mode body.
+func withEncrypt(body []byte, json bool, encrypt string) ([]byte, error) {
+	closing := []byte("</xml>")
+	if json {
+		closing = []byte("}")
+	}
+	end := bytes.LastIndex(body, closing)
+	if end < 0 {
+		return nil, fmt.Errorf("%w: csmsgtest: no end of the root to add Encrypt before", csmsg.ErrMalformed)
+	}
+	var field bytes.Buffer
+	empty := json && len(bytes.TrimSpace(bytes.TrimLeft(body[:end], "\uFEFF \t\r\n{"))) == 0
+	writeField(&field, json, !empty, "Encrypt", encrypt)
+	out := make([]byte, 0, len(body)+field.Len())
+	out = append(out, body[:end]...)
+	out = append(out, field.Bytes()...)
+	return append(out, body[end:]...), nil
+}

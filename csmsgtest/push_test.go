@@ -1,0 +1,187 @@
+package csmsgtest_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgtest"
+)
+
+const (
+	token = "AAAAA"
+	appID = "wxba5fad812f8e6fb9"
+)
+
+var (
+	aesKey = strings.Repeat("A", 43)
+	now    = func() time.Time { return time.Unix(1714112445, 0) }
+)
+
+// configs are a receiver's two kinds of Config: plaintext mode, and
+// compatible and safe mode.
+var configs = map[string]csmsg.Config{
+	"keyless": {Token: token, Now: now},
+	"keyed":   {Token: token, EncodingAESKey: aesKey, AppID: appID, Now: now},
+}
+
+// messages are one of each typed kind and an unknown one.
+var messages = []csmsg.Message{
+	&csmsg.Text{Header: header("text"), MsgID: "6054768590064713728", Content: "你好 <b>&amp;</b> ]]>"},
+	&csmsg.Image{Header: header("image"), MsgID: "1", PicURL: "http://example.com/a?b=1&c=2", MediaID: "m"},
+	&csmsg.MiniProgramPage{Header: header("miniprogrampage"), MsgID: "2", Title: "t", AppID: "wx1", PagePath: "pages/a?b=1",
+		ThumbURL: "http://example.com/t", ThumbMediaID: "tm"},
+	&csmsg.UserEnterTempSession{Header: header("event"), Event: csmsg.EventUserEnterTempSession, SessionFrom: `{"a":"b"}`},
+}
+
+func header(msgType string) csmsg.Header {
+	return csmsg.Header{ToUserName: "gh_97417a04a28d", FromUserName: "o9AgO5Kd5ggOC-bXrbNODIiE3bGY", CreateTime: 1714112440, MsgType: msgType}
+}
+
+// accepts reports whether cfg's receiver takes mode.
+func accepts(cfg csmsg.Config, mode csmsgtest.Mode) bool {
+	return (cfg.EncodingAESKey == "") == (mode == csmsgtest.ModePlaintext)
+}
+
+// TestSignPromise checks the package's promise: every push Sign builds for a
+// Config, a Receiver with that Config accepts and parses to the message,
+// through Parse, ParseRequest and the Handler; every mode the Config would
+// refuse is an error from Sign.
+func TestSignPromise(t *testing.T) {
+	for cname, cfg := range configs {
+		for _, mode := range csmsgtest.Modes {
+			for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
+				for _, msg := range messages {
+					name := cname + "/" + mode.String() + "/" + f.String() + "/" + msg.MsgHeader().MsgType
+					t.Run(name, func(t *testing.T) {
+						r, err := csmsg.NewReceiver(cfg) // a dedup store of its own
+						require.NoError(t, err)
+						p, err := csmsgtest.SignMessage(cfg, mode, msg, f)
+						if !accepts(cfg, mode) {
+							require.ErrorIs(t, err, csmsg.ErrInvalidConfig)
+							return
+						}
+						require.NoError(t, err)
+						got, err := r.Parse(p.Query, p.Body)
+						require.NoError(t, err)
+						assert.Equal(t, msg, got)
+
+						req, err := csmsgtest.NewRequest("/wechat", cfg, mode, msg, f)
+						require.NoError(t, err)
+						got, err = r.ParseRequest(req)
+						require.NoError(t, err)
+						assert.Equal(t, msg, got)
+
+						req, err = p.Request("/wechat?x=1")
+						require.NoError(t, err)
+						var handled csmsg.Message
+						w := httptest.NewRecorder()
+						r.Handler(func(_ context.Context, m csmsg.Message) (*csmsg.Reply, error) {
+							handled = m
+							return nil, nil
+						}).ServeHTTP(w, req)
+						assert.Equal(t, http.StatusOK, w.Code)
+						assert.Equal(t, "success", w.Body.String())
+						assert.Equal(t, msg, handled)
+					})
+				}
+			}
+		}
+	}
+}
+
+func TestSignErrors(t *testing.T) {
+	keyed := configs["keyed"]
+	_, err := csmsgtest.Sign(keyed, csmsgtest.ModeSafe, []byte("not a push"))
+	require.ErrorIs(t, err, csmsg.ErrUnknownFormat)
+	_, err = csmsgtest.Sign(keyed, csmsgtest.Mode(3), []byte(`{}`))
+	require.ErrorIs(t, err, csmsg.ErrInvalidConfig)
+	assert.Equal(t, "Mode(3)", csmsgtest.Mode(3).String())
+	_, err = csmsgtest.Sign(csmsg.Config{}, csmsgtest.ModePlaintext, []byte(`{}`))
+	require.ErrorIs(t, err, csmsg.ErrInvalidConfig, "no Token")
+
+	// An empty object still gets a well-formed compatible body.
+	p, err := csmsgtest.Sign(keyed, csmsgtest.ModeCompatible, []byte(`{}`))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(p.Body), `{"Encrypt":"`), string(p.Body))
+	r, err := csmsg.NewReceiver(keyed)
+	require.NoError(t, err)
+	_, err = r.Parse(p.Query, p.Body)
+	require.ErrorIs(t, err, csmsg.ErrMalformed, "decrypts to {}: no MsgType")
+
+	// Random bytes that run out.
+	broken := configs["keyless"]
+	broken.Rand = strings.NewReader("")
+	_, err = csmsgtest.Sign(broken, csmsgtest.ModePlaintext, []byte(`{}`))
+	require.ErrorIs(t, err, io.EOF)
+	_, err = csmsgtest.VerifyURL(broken, "x")
+	require.ErrorIs(t, err, io.EOF)
+
+	_, err = (&csmsgtest.Push{}).Request("%zz")
+	require.Error(t, err)
+	_, err = csmsgtest.NewRequest("/", keyed, csmsgtest.ModeSafe, nil, csmsg.FormatXML)
+	require.ErrorIs(t, err, csmsg.ErrInvalidMessage)
+}
+
+func TestVerifyURL(t *testing.T) {
+	for cname, cfg := range configs {
+		q, err := csmsgtest.VerifyURL(cfg, "echo 123")
+		require.NoError(t, err, cname)
+		r, err := csmsg.NewReceiver(cfg)
+		require.NoError(t, err)
+		echo, err := r.VerifyURL(q)
+		require.NoError(t, err, cname)
+		assert.Equal(t, "echo 123", echo)
+	}
+	_, err := csmsgtest.VerifyURL(csmsg.Config{}, "x")
+	require.ErrorIs(t, err, csmsg.ErrInvalidConfig)
+}
+
+// TestReplyInEveryMode checks EncodeReply through a push built here: the
+// Handler's answer and EncodeReply's are the same bytes.
+func TestReplyInEveryMode(t *testing.T) {
+	for cname, cfg := range configs {
+		cfg.Rand = zeros{}
+		for _, mode := range csmsgtest.Modes {
+			if !accepts(cfg, mode) {
+				continue
+			}
+			for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
+				t.Run(cname+"/"+mode.String()+"/"+f.String(), func(t *testing.T) {
+					r, err := csmsg.NewReceiver(cfg)
+					require.NoError(t, err)
+					p, err := csmsgtest.SignMessage(cfg, mode, messages[0], f)
+					require.NoError(t, err)
+					req, err := p.Request("/wechat")
+					require.NoError(t, err)
+					w := httptest.NewRecorder()
+					r.Handler(func(_ context.Context, m csmsg.Message) (*csmsg.Reply, error) {
+						return csmsg.Transfer(m), nil
+					}).ServeHTTP(w, req)
+					require.Equal(t, http.StatusOK, w.Code)
+
+					out, contentType, err := r.EncodeReply(p.Query, p.Body, csmsg.Transfer(messages[0]))
+					require.NoError(t, err)
+					assert.Equal(t, string(out), w.Body.String())
+					assert.Equal(t, contentType, w.Header().Get("Content-Type"))
+				})
+			}
+		}
+	}
+}
+
+// zeros reads as endless zero bytes, so that two receivers encrypt alike.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
