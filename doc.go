@@ -14,12 +14,19 @@
 //		return err // errors.Is(err, csmsg.ErrMalformed), ...
 //	}
 //	switch m := msg.(type) {
-//	case *csmsg.Text:                 // MsgType "text"
-//	case *csmsg.Image:                // MsgType "image"
-//	case *csmsg.MiniProgramPage:      // MsgType "miniprogrampage"
+//	case *csmsg.Text: // MsgType "text"
+//		fmt.Println(m.Content)
+//	case *csmsg.Image: // MsgType "image"
+//		fmt.Println(m.PicURL)
+//	case *csmsg.MiniProgramPage: // MsgType "miniprogrampage"
+//		fmt.Println(m.PagePath)
 //	case *csmsg.UserEnterTempSession: // MsgType "event", Event "user_enter_tempsession"
-//	case *csmsg.Unknown:              // anything else, with the whole body in m.Raw
+//		fmt.Println(m.SessionFrom)
+//	case *csmsg.Unknown: // anything else, with the whole body in m.Raw
+//		fmt.Println(m.MsgType, m.Event)
 //	}
+//
+// The package example of Parse runs this on a real push.
 //
 // A push of a kind this package has no type for (WeChat's debug_demo,
 // subscribe-message events, media-check results, ...) is not an error: it
@@ -61,15 +68,18 @@
 // retry:
 //
 //	r, err := csmsg.NewReceiver(csmsg.Config{Token: token, EncodingAESKey: key, AppID: appID})
-//	...
+//	if err != nil {
+//		return err
+//	}
 //	http.Handle("/wechat", r.Handler(func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
-//		...
-//		return nil, nil // "success"
+//		return csmsg.Transfer(msg), nil // or nil, nil: "success"
 //	}))
 //
 // With another framework, read the body yourself and call
 // [Receiver.Parse] with the URL query and the body; it returns the errors
-// the Handler maps to status codes.
+// the Handler maps to status codes. [Receiver.EncodeReply] then gives
+// exactly what the Handler would answer, a passive reply encrypted and
+// signed in compatible and safe mode, or "success".
 //
 // WeChat waits 5 seconds for an answer, then retries, three attempts in all.
 // The Handler deduplicates the retries (see [Deduper] and [DedupKey]): a push
@@ -110,6 +120,7 @@
 // # Writing
 //
 // [Marshal] writes a message as WeChat would push it, which is what tests of
-// a backend need: Parse(Marshal(m, f)) returns m. [Receiver.SignPush] then
-// signs and encrypts it as WeChat would send it to the URL.
+// a backend need: Parse(Marshal(m, f)) returns m. The csmsgtest package
+// then signs and encrypts it, in any mode, as WeChat would send it to the
+// URL, and builds the *http.Request for a handler under test.
 package csmsg

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -152,6 +153,54 @@ func ExampleReceiver_Handler() {
 		return nil, nil // "success"
 	}))
 	log.Fatal(http.ListenAndServe(":8080", nil))
+}
+
+// With gin, echo, chi or any other framework: Parse the push, then answer
+// what EncodeReply returns. Here with net/http; with gin the body of the
+// function is the same, with c.Request for req and c.Data(http.StatusOK,
+// contentType, out) for the last three lines.
+func ExampleReceiver_EncodeReply() {
+	r, err := csmsg.NewReceiver(csmsg.Config{
+		Token:          os.Getenv("WECHAT_TOKEN"),
+		EncodingAESKey: os.Getenv("WECHAT_ENCODING_AES_KEY"),
+		AppID:          os.Getenv("WECHAT_APPID"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.HandleFunc("POST /wechat/cs", func(w http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(req.Body, csmsg.DefaultMaxBodyBytes+1))
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		msg, err := r.Parse(req.URL.Query(), body)
+		if err != nil {
+			http.Error(w, http.StatusText(statusOf(err)), statusOf(err))
+			return
+		}
+		out, contentType, err := r.EncodeReply(req.URL.Query(), body, csmsg.Transfer(msg))
+		if err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		w.Write(out)
+	})
+}
+
+// statusOf maps the receiver's errors to the statuses its Handler answers.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, csmsg.ErrBodyTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, csmsg.ErrInvalidSignature), errors.Is(err, csmsg.ErrExpired):
+		return http.StatusUnauthorized
+	case errors.Is(err, csmsg.ErrMalformed), errors.Is(err, csmsg.ErrUnknownFormat), errors.Is(err, csmsg.ErrEncrypted),
+		errors.Is(err, csmsg.ErrDecrypt), errors.Is(err, csmsg.ErrAppIDMismatch):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
 }
 
 // enqueue stands for handing a message to the backend's own work queue.

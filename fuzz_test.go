@@ -169,7 +169,7 @@ func FuzzDecrypt(f *testing.F) {
 
 // FuzzReceiverParse checks that no request panics a receiver, with a key or
 // without, that every failure is a sentinel error, and that a body signed
-// (and encrypted) by SignPush gives the receiver the same result as Parse of
+// (and encrypted) by csmsgtest.Sign gives the receiver the same result as Parse of
 // the plain body.
 func FuzzReceiverParse(f *testing.F) {
 	for _, fx := range loadFixtures(f) {

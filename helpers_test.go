@@ -18,7 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The worked vector of PROTOCOL.md section 7.
+// The worked example of WeChat's message-push documentation (its debug_demo
+// push): its Token, and the AppID and all-zero EncodingAESKey of its safe-mode request.
 const (
 	vecToken = "AAAAA"
 	vecAppID = "wxba5fad812f8e6fb9"

@@ -21,7 +21,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The requests of PROTOCOL.md section 7.
+// The requests of WeChat's worked example: the URL verification, the
+// plaintext debug_demo push, and the same push in safe mode with the
+// payload it decrypts to.
 const (
 	vecVerifyQuery = "signature=f464b24fc39322e44b38aa78f5edd27bd1441696&echostr=4375120948345356249&timestamp=1714036504&nonce=1514711492"
 	vecPlainQuery  = "signature=899cf89e464efb63f54ddac96b0a0a235f53aa78&timestamp=1714037059&nonce=486452656"
@@ -107,7 +109,7 @@ func TestVectorEncryptedReply(t *testing.T) {
 	assert.Equal(t, vecSafePlain, string(plain))
 }
 
-// fixture is one push in testdata/receiver/fixtures.json, made by SignPush
+// fixture is one push in testdata/receiver/fixtures.json, made by csmsgtest.Sign
 // with the vector's Token and key, a clock stopped at 1714112445 and
 // counting random bytes.
 type fixture struct {
@@ -171,7 +173,7 @@ func TestReceiverFixtures(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join("testdata", "receiver", "fixtures.json"), buf.Bytes(), 0o644))
 	}
 	fixtures := loadFixtures(t)
-	require.Equal(t, made, fixtures, "SignPush no longer reproduces testdata/receiver/fixtures.json")
+	require.Equal(t, made, fixtures, "csmsgtest.Sign no longer reproduces testdata/receiver/fixtures.json")
 
 	for _, fx := range fixtures {
 		want := wantFor(t, fx.Name)
