@@ -125,47 +125,63 @@ func skipJSONValue(b []byte, i, depth int) (int, bool) {
 		if depth >= maxScanDepth {
 			return 0, false
 		}
-		closing := byte('}')
-		if c == '[' {
-			closing = ']'
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == closing {
-			return i + 1, true
-		}
-		for {
-			var ok bool
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return 0, false
-				}
-				if i, _, ok = scanJSONString(b, i); !ok {
-					return 0, false
-				}
-				i = skipSpace(b, i)
-				if i >= len(b) || b[i] != ':' {
-					return 0, false
-				}
-				i = skipSpace(b, i+1)
-			}
-			if i, ok = skipJSONValue(b, i, depth+1); !ok {
-				return 0, false
-			}
-			i = skipSpace(b, i)
-			if i >= len(b) {
-				return 0, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case closing:
-				return i + 1, true
-			default:
-				return 0, false
-			}
-		}
+		return skipJSONContainer(b, i, depth)
 	}
 	return 0, false
+}
+
+// skipJSONContainer checks the object or array that opens at b[i], nested
+// depth deep, and returns where it ends.
+func skipJSONContainer(b []byte, i, depth int) (int, bool) {
+	object := b[i] == '{'
+	closing := byte(']')
+	if object {
+		closing = '}'
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if object {
+			if i, ok = skipJSONKey(b, i); !ok {
+				return 0, false
+			}
+		}
+		if i, ok = skipJSONValue(b, i, depth+1); !ok {
+			return 0, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case closing:
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// skipJSONKey checks the key and colon of an object member at b[i:] and
+// returns where its value starts.
+func skipJSONKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false
+	}
+	i, _, ok := scanJSONString(b, i)
+	if !ok {
+		return 0, false
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return 0, false
+	}
+	return skipSpace(b, i+1), true
 }
 
 // scanLiteral checks that the literal lit stands at b[i:].

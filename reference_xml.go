@@ -26,67 +26,81 @@ func decodeXML(body []byte) (fields, error) {
 		return fs, malformed(errInvalidUTF8)
 	}
 	d := xml.NewDecoder(bytes.NewReader(trimBOM(body)))
+	if err := xmlProlog(d); err != nil {
+		return fs, err
+	}
+	if err := xmlRoot(d, &fs); err != nil {
+		return fs, err
+	}
+	return fs, xmlEpilog(d)
+}
 
-	// Before the root: whitespace, the prolog, comments, a DOCTYPE.
+// xmlProlog reads what stands before the root: whitespace, the XML
+// declaration, comments, a DOCTYPE; and the root's start tag, <xml>.
+func xmlProlog(d *xml.Decoder) error {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return fs, malformed(errXMLNoElement)
+			return malformed(errXMLNoElement)
 		}
 		if err != nil {
-			return fs, malformed(err)
+			return malformed(err)
 		}
 		if t, ok := tok.(xml.StartElement); ok {
 			if t.Name != (xml.Name{Local: "xml"}) {
-				return fs, malformed(errXMLRoot)
+				return malformed(errXMLRoot)
 			}
-			break
+			return nil
 		}
 		if t, ok := tok.(xml.CharData); ok && !isAllSpace(t) {
-			return fs, malformed(errXMLText)
+			return malformed(errXMLText)
 		}
 	}
+}
 
-	// The root's children, until </xml>.
-	for done := false; !done; {
+// xmlRoot reads the root's children into fs, up to </xml>.
+func xmlRoot(d *xml.Decoder, fs *fields) error {
+	for {
 		tok, err := d.Token()
 		if err != nil {
-			return fs, malformed(eofIsUnexpected(err))
+			return malformed(eofIsUnexpected(err))
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
 			f, known := lookupField(t.Name.Local)
 			if !known || t.Name.Space != "" {
 				if err := d.Skip(); err != nil {
-					return fs, malformed(eofIsUnexpected(err))
+					return malformed(eofIsUnexpected(err))
 				}
 				continue
 			}
 			val, nested, err := xmlValue(d)
 			if err != nil {
-				return fs, malformed(err)
+				return malformed(err)
 			}
 			fs.set(f, val, nested)
 		case xml.EndElement:
-			done = true
+			return nil
 		case xml.CharData:
 			if !isAllSpace(t) {
-				return fs, malformed(errXMLText)
+				return malformed(errXMLText)
 			}
 		}
 	}
+}
 
-	// After the root: whitespace only.
+// xmlEpilog checks that only whitespace follows the root.
+func xmlEpilog(d *xml.Decoder) error {
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
-			return fs, nil
+			return nil
 		}
 		if err != nil {
-			return fs, malformed(err)
+			return malformed(err)
 		}
 		if t, ok := tok.(xml.CharData); !ok || !isAllSpace(t) {
-			return fs, malformed(errXMLTrailing)
+			return malformed(errXMLTrailing)
 		}
 	}
 }

@@ -18,6 +18,15 @@ import (
 
 type sample struct{ ns, allocs []float64 }
 
+// results are the samples of one run: bench -> body -> impl, with each
+// level's names in first-seen order.
+type results struct {
+	samples map[string]map[string]map[string]*sample
+	benches []string
+	bodies  map[string][]string
+	impls   map[string][]string
+}
+
 func main() {
 	if err := run(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "ratios:", err)
@@ -26,108 +35,136 @@ func main() {
 }
 
 func run(in io.Reader, out io.Writer) error {
-	// bench -> body -> impl -> samples, in first-seen order.
-	samples := map[string]map[string]map[string]*sample{}
-	var benches []string
-	bodies := map[string][]string{}
-	impls := map[string][]string{}
+	res, err := read(in)
+	if err != nil {
+		return err
+	}
+	for _, bench := range res.benches {
+		res.print(out, bench)
+	}
+	return nil
+}
+
+// read collects the samples of `go test -bench` output.
+func read(in io.Reader) (*results, error) {
+	res := &results{
+		samples: map[string]map[string]map[string]*sample{},
+		bodies:  map[string][]string{},
+		impls:   map[string][]string{},
+	}
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
-		name := f[0]
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			name = name[:i] // the GOMAXPROCS suffix
-		}
-		parts := strings.Split(name, "/")
-		bench, body, impl := parts[0], "", ""
-		for _, p := range parts[1:] {
-			k, v, _ := strings.Cut(p, "=")
-			switch k {
-			case "body":
-				body = v
-			case "impl", "mode":
-				impl = v
-			}
-		}
+		bench, body, impl := parseName(f[0])
 		if body == "" || impl == "" {
 			continue
 		}
-		if samples[bench] == nil {
-			samples[bench] = map[string]map[string]*sample{}
-			benches = append(benches, bench)
-		}
-		if samples[bench][body] == nil {
-			samples[bench][body] = map[string]*sample{}
-			bodies[bench] = append(bodies[bench], body)
-		}
-		s := samples[bench][body][impl]
-		if s == nil {
-			s = &sample{}
-			samples[bench][body][impl] = s
-			if !contains(impls[bench], impl) {
-				impls[bench] = append(impls[bench], impl)
-			}
-		}
-		for i := 2; i+1 < len(f); i++ {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
-			switch f[i+1] {
-			case "ns/op":
-				s.ns = append(s.ns, v)
-			case "allocs/op":
-				s.allocs = append(s.allocs, v)
-			}
+		res.sample(bench, body, impl).add(f[2:])
+	}
+	return res, sc.Err()
+}
+
+// parseName splits Benchmark<Name>/body=<body>/impl=<impl>-<procs>.
+func parseName(name string) (bench, body, impl string) {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		name = name[:i] // the GOMAXPROCS suffix
+	}
+	parts := strings.Split(name, "/")
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "body":
+			body = v
+		case "impl", "mode":
+			impl = v
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return err
+	return parts[0], body, impl
+}
+
+// sample returns the samples of one body and impl, made on first sight.
+func (r *results) sample(bench, body, impl string) *sample {
+	if r.samples[bench] == nil {
+		r.samples[bench] = map[string]map[string]*sample{}
+		r.benches = append(r.benches, bench)
 	}
-	for _, bench := range benches {
-		base := impls[bench][0]
-		if base == "csmsg" {
-			fmt.Fprintf(out, "\n%s (medians; × = time as a multiple of csmsg's)\n\n", bench)
-		} else {
-			fmt.Fprintf(out, "\n%s (medians)\n\n", bench)
+	if r.samples[bench][body] == nil {
+		r.samples[bench][body] = map[string]*sample{}
+		r.bodies[bench] = append(r.bodies[bench], body)
+	}
+	s := r.samples[bench][body][impl]
+	if s == nil {
+		s = &sample{}
+		r.samples[bench][body][impl] = s
+		if !contains(r.impls[bench], impl) {
+			r.impls[bench] = append(r.impls[bench], impl)
 		}
-		header := "| body |"
-		rule := "|---|"
-		for _, impl := range impls[bench] {
-			header += " " + impl + " ns/op | allocs |"
-			rule += "---:|---:|"
-			if impl != base && base == "csmsg" {
-				header += " ×" + " |"
-				rule += "---:|"
-			}
+	}
+	return s
+}
+
+// add records the ns/op and allocs/op of one result line's value fields.
+func (s *sample) add(f []string) {
+	for i := 0; i+1 < len(f); i++ {
+		v, err := strconv.ParseFloat(f[i], 64)
+		if err != nil {
+			continue
 		}
-		fmt.Fprintln(out, header)
-		fmt.Fprintln(out, rule)
-		for _, body := range bodies[bench] {
-			row := "| " + body + " |"
-			baseNS := median(samples[bench][body][base].nsOrNil())
-			for _, impl := range impls[bench] {
-				s := samples[bench][body][impl]
-				if s == nil {
-					row += " | |"
-					if impl != base && base == "csmsg" {
-						row += " |"
-					}
-					continue
+		switch f[i+1] {
+		case "ns/op":
+			s.ns = append(s.ns, v)
+		case "allocs/op":
+			s.allocs = append(s.allocs, v)
+		}
+	}
+}
+
+// print writes the table of one benchmark: medians, and when csmsg is the
+// first impl, each other impl's time as a multiple of csmsg's.
+func (r *results) print(out io.Writer, bench string) {
+	impls := r.impls[bench]
+	base := impls[0]
+	ratios := base == "csmsg"
+	if ratios {
+		fmt.Fprintf(out, "\n%s (medians; × = time as a multiple of csmsg's)\n\n", bench)
+	} else {
+		fmt.Fprintf(out, "\n%s (medians)\n\n", bench)
+	}
+	header, rule := "| body |", "|---|"
+	for _, impl := range impls {
+		header += " " + impl + " ns/op | allocs |"
+		rule += "---:|---:|"
+		if impl != base && ratios {
+			header += " × |"
+			rule += "---:|"
+		}
+	}
+	fmt.Fprintln(out, header)
+	fmt.Fprintln(out, rule)
+	for _, body := range r.bodies[bench] {
+		row := "| " + body + " |"
+		baseNS := median(r.samples[bench][body][base].nsOrNil())
+		for _, impl := range impls {
+			s := r.samples[bench][body][impl]
+			switch {
+			case s == nil:
+				row += " | |"
+				if impl != base && ratios {
+					row += " |"
 				}
+			default:
 				ns := median(s.ns)
 				row += fmt.Sprintf(" %.0f | %.0f |", ns, median(s.allocs))
-				if impl != base && base == "csmsg" {
+				if impl != base && ratios {
 					row += fmt.Sprintf(" %.1f× |", ns/baseNS)
 				}
 			}
-			fmt.Fprintln(out, row)
 		}
+		fmt.Fprintln(out, row)
 	}
-	return nil
 }
 
 func (s *sample) nsOrNil() []float64 {

@@ -128,19 +128,11 @@ type unknownFields struct {
 	Raw    string
 }
 
-// describe names msg's kind and picks the fields to print.
+// describe names msg's kind, its Go type's name, and picks the fields to
+// print.
 func describe(msg csmsg.Message) description {
-	switch m := msg.(type) {
-	case *csmsg.Text:
-		return description{"Text", m}
-	case *csmsg.Image:
-		return description{"Image", m}
-	case *csmsg.MiniProgramPage:
-		return description{"MiniProgramPage", m}
-	case *csmsg.UserEnterTempSession:
-		return description{"UserEnterTempSession", m}
-	case *csmsg.Unknown:
+	if m, ok := msg.(*csmsg.Unknown); ok {
 		return description{"Unknown", unknownFields{m.Header, m.Event, m.Format.String(), string(m.Raw)}}
 	}
-	return description{fmt.Sprintf("%T", msg), msg}
+	return description{strings.TrimPrefix(fmt.Sprintf("%T", msg), "*csmsg."), msg}
 }
