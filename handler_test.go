@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -278,75 +277,6 @@ func TestHandlerDedupStoreErrors(t *testing.T) {
 	assert.Equal(t, http.StatusOK, serve(r.Handler(c.handle), http.MethodPost, q, body).Code)
 	assert.Equal(t, int32(1), c.calls.Load())
 	assert.Contains(t, logs.String(), "releasing a dedup key: redis down")
-}
-
-// transferXML and transferJSON are the transfer reply to testdata/text.*,
-// at the receiver's clock.
-const (
-	transferXML  = `<xml><ToUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></ToUserName><FromUserName><![CDATA[gh_97417a04a28d]]></FromUserName><CreateTime>1714112445</CreateTime><MsgType><![CDATA[transfer_customer_service]]></MsgType></xml>`
-	transferJSON = `{"ToUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","FromUserName":"gh_97417a04a28d","CreateTime":1714112445,"MsgType":"transfer_customer_service"}`
-)
-
-// replyEnvelope is an encrypted reply, decoded independently of the code
-// under test.
-type replyEnvelope struct {
-	Encrypt      string `xml:"Encrypt" json:"Encrypt"`
-	MsgSignature string `xml:"MsgSignature" json:"MsgSignature"`
-	TimeStamp    int64  `xml:"TimeStamp" json:"TimeStamp"`
-	Nonce        string `xml:"Nonce" json:"Nonce"`
-}
-
-func TestHandlerTransfer(t *testing.T) {
-	cases := []struct {
-		ext         string
-		mode        Mode
-		contentType string
-		want        string
-	}{
-		{".xml", ModePlaintext, "application/xml; charset=utf-8", transferXML},
-		{".json", ModePlaintext, "application/json; charset=utf-8", transferJSON},
-		{".xml", ModeSafe, "application/xml; charset=utf-8", transferXML},
-		{".json", ModeSafe, "application/json; charset=utf-8", transferJSON},
-		{".xml", ModeCompatible, "application/xml; charset=utf-8", transferXML},
-	}
-	for _, tc := range cases {
-		t.Run(tc.mode.String()+tc.ext, func(t *testing.T) {
-			r := newReceiver(t, tc.mode != ModePlaintext, hostileNow, nil)
-			q, body := textPush(t, r, tc.ext, tc.mode)
-			w := serve(r.Handler(func(_ context.Context, m Message) (*Reply, error) { return Transfer(m), nil }), http.MethodPost, q, body)
-			require.Equal(t, http.StatusOK, w.Code)
-			assert.Equal(t, tc.contentType, w.Header().Get("Content-Type"))
-			if tc.mode == ModePlaintext {
-				assert.Equal(t, tc.want, w.Body.String())
-				return
-			}
-			var env replyEnvelope
-			if tc.ext == ".xml" {
-				require.NoError(t, xml.Unmarshal(w.Body.Bytes(), &env))
-			} else {
-				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
-			}
-			assert.Equal(t, int64(hostileNow), env.TimeStamp)
-			assert.Equal(t, q.Get("nonce"), env.Nonce, "the reply echoes the request's nonce")
-			assert.Equal(t, Signature(vecToken, strconv.FormatInt(env.TimeStamp, 10), env.Nonce, env.Encrypt), env.MsgSignature)
-			plain, err := r.Decrypt(env.Encrypt)
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, string(plain))
-		})
-	}
-}
-
-func TestTransfer(t *testing.T) {
-	text := &Text{Header: Header{ToUserName: "gh", FromUserName: "o", CreateTime: 1, MsgType: "text"}}
-	assert.Equal(t, &Reply{toUser: "o", fromUser: "gh", msgType: "transfer_customer_service"}, Transfer(text))
-	voice := &Unknown{Header: Header{ToUserName: "gh", FromUserName: "o", MsgType: "voice"}}
-	assert.Equal(t, &Reply{toUser: "o", fromUser: "gh", msgType: "transfer_customer_service"}, Transfer(voice))
-
-	assert.Nil(t, Transfer(&UserEnterTempSession{Header: Header{MsgType: "event"}, Event: EventUserEnterTempSession}))
-	assert.Nil(t, Transfer(&Unknown{Header: Header{MsgType: "event"}, Event: "debug_demo"}))
-	assert.Nil(t, Transfer(nil))
-	assert.Nil(t, Transfer((*Text)(nil)))
-	assert.Nil(t, Transfer((*Unknown)(nil)))
 }
 
 func TestHandlerLogs(t *testing.T) {

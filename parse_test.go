@@ -1,8 +1,10 @@
 package csmsg
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -273,5 +275,56 @@ func TestParseAllocs(t *testing.T) {
 		q, push, err := signPush(r, body, ModeSafe)
 		require.NoError(t, err)
 		assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _, _ = r.Parse(q, push) }), name)
+	}
+}
+
+// TestKindsTable walks the kinds table: every kind's filled value marshals
+// in both formats and parses back equal, through every entry point, and
+// every wire name is found by the lookup.
+func TestKindsTable(t *testing.T) {
+	for f := field(0); int(f) < numFields; f++ {
+		got, ok := lookupField(fieldNames[f])
+		assert.True(t, ok, fieldNames[f])
+		assert.Equal(t, f, got, fieldNames[f])
+		got, ok = lookupField([]byte(fieldNames[f]))
+		assert.True(t, ok, fieldNames[f])
+		assert.Equal(t, f, got, fieldNames[f])
+		_, ok = lookupField(strings.ToLower(fieldNames[f]))
+		assert.False(t, ok, "names match case-sensitively")
+	}
+	_, ok := lookupField("")
+	assert.False(t, ok)
+
+	goTypes := map[string]bool{}
+	for i := range kinds {
+		k := &kinds[i]
+		assert.False(t, goTypes[k.goType], "one entry per Go type")
+		goTypes[k.goType] = true
+		assert.Same(t, k, kindFor(k.msgType, k.event), "kindFor finds %s", k.goType)
+
+		m, h, wf := k.new()
+		*h = Header{ToUserName: "gh_1", FromUserName: "o_1", CreateTime: 1714037059, MsgType: k.msgType}
+		for i, f := range k.fields {
+			switch f {
+			case fEvent:
+				*wf[i].val = k.event
+			case fMsgID:
+				*wf[i].val = "6054768590064713728"
+			default:
+				*wf[i].val = "value of " + fieldNames[f]
+			}
+			assert.Equal(t, fieldNames[f], wf[i].name)
+		}
+		assert.Equal(t, "*csmsg."+k.goType, fmt.Sprintf("%T", m))
+		assert.Equal(t, k.msgType, headerOf(m).MsgType)
+		for _, format := range []Format{FormatXML, FormatJSON} {
+			body, err := Marshal(m, format)
+			require.NoError(t, err, k.goType)
+			for entry, parse := range entryPoints(format) {
+				got, err := parse(body)
+				require.NoError(t, err, entry)
+				assert.Equal(t, m, got, "%s %v via %s", k.goType, format, entry)
+			}
+		}
 	}
 }
