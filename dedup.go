@@ -168,9 +168,9 @@ func DedupKey(msg Message) string {
 		for i, f := range k.fields {
 			switch f {
 			case fMsgID:
-				msgID = *wf[i].val
+				msgID = *wf[i]
 			case fEvent:
-				event = *wf[i].val
+				event = *wf[i]
 			}
 		}
 	}

@@ -40,7 +40,7 @@ func Marshal(m Message, f Format) ([]byte, error) {
 	e.int(fieldNames[fCreateTime], h.CreateTime)
 	e.str(fieldNames[fMsgType], h.MsgType)
 	for i, fd := range k.fields {
-		v := *wf[i].val
+		v := *wf[i]
 		switch fd {
 		case fEvent:
 			if v != k.event {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -57,12 +56,14 @@ func sniff(body []byte) (Format, error) {
 // reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
 	var fs fields
-	var sc scanned
-	if scan(f, body, &sc) {
-		sc.fill(&fs, body, f)
+	if scan(f, body, &fs) {
+		fs.finish(body, f)
 	} else {
-		var err error
-		if fs, err = decodeReference(f, body); err != nil {
+		v, err := decodeReference(f, body)
+		if err != nil {
+			return nil, err
+		}
+		if fs, err = v.fields(); err != nil {
 			return nil, err
 		}
 	}
@@ -70,15 +71,19 @@ func parseFormat(f Format, body []byte) (Message, error) {
 }
 
 // scan runs the scanner of format f.
-func scan(f Format, body []byte, sc *scanned) bool {
+func scan(f Format, body []byte, fs *fields) bool {
 	if f == FormatXML {
-		return scanXML(body, sc)
+		return scanXML(body, fs)
 	}
-	return scanJSON(body, sc)
+	return scanJSON(body, fs)
 }
 
+// maxScanDepth is how deeply the scanners follow nested unknown values
+// before they hand the body to the reference decoder.
+const maxScanDepth = 32
+
 // decodeReference runs the reference decoder of format f.
-func decodeReference(f Format, body []byte) (fields, error) {
+func decodeReference(f Format, body []byte) (values, error) {
 	if f == FormatXML {
 		return decodeXML(body)
 	}
@@ -91,19 +96,30 @@ func decodeReference(f Format, body []byte) (fields, error) {
 // scanners, the reference decoders, build, Marshal and DedupKey all derive
 // from it. Adding a kind is: its struct, one entry here, testdata.
 var kinds = []kind{
-	kindOf(MsgTypeText, "", func(m *Text) wireFields {
-		return wireFields{{"Content", &m.Content}, {"MsgId", &m.MsgID}}
-	}),
-	kindOf(MsgTypeImage, "", func(m *Image) wireFields {
-		return wireFields{{"PicUrl", &m.PicURL}, {"MediaId", &m.MediaID}, {"MsgId", &m.MsgID}}
-	}),
-	kindOf(MsgTypeMiniProgramPage, "", func(m *MiniProgramPage) wireFields {
-		return wireFields{{"MsgId", &m.MsgID}, {"Title", &m.Title}, {"AppId", &m.AppID},
-			{"PagePath", &m.PagePath}, {"ThumbUrl", &m.ThumbURL}, {"ThumbMediaId", &m.ThumbMediaID}}
-	}),
-	kindOf(MsgTypeEvent, EventUserEnterTempSession, func(m *UserEnterTempSession) wireFields {
-		return wireFields{{"Event", &m.Event}, {"SessionFrom", &m.SessionFrom}}
-	}),
+	kindOf(MsgTypeText, "",
+		wireNames{"Content", "MsgId"},
+		func(m *Text) fieldPtrs { return fieldPtrs{&m.Content, &m.MsgID} },
+		func(h Header, v kindValues) Message { return &Text{Header: h, Content: v[0], MsgID: v[1]} }),
+	kindOf(MsgTypeImage, "",
+		wireNames{"PicUrl", "MediaId", "MsgId"},
+		func(m *Image) fieldPtrs { return fieldPtrs{&m.PicURL, &m.MediaID, &m.MsgID} },
+		func(h Header, v kindValues) Message {
+			return &Image{Header: h, PicURL: v[0], MediaID: v[1], MsgID: v[2]}
+		}),
+	kindOf(MsgTypeMiniProgramPage, "",
+		wireNames{"MsgId", "Title", "AppId", "PagePath", "ThumbUrl", "ThumbMediaId"},
+		func(m *MiniProgramPage) fieldPtrs {
+			return fieldPtrs{&m.MsgID, &m.Title, &m.AppID, &m.PagePath, &m.ThumbURL, &m.ThumbMediaID}
+		},
+		func(h Header, v kindValues) Message {
+			return &MiniProgramPage{Header: h, MsgID: v[0], Title: v[1], AppID: v[2], PagePath: v[3], ThumbURL: v[4], ThumbMediaID: v[5]}
+		}),
+	kindOf(MsgTypeEvent, EventUserEnterTempSession,
+		wireNames{"Event", "SessionFrom"},
+		func(m *UserEnterTempSession) fieldPtrs { return fieldPtrs{&m.Event, &m.SessionFrom} },
+		func(h Header, v kindValues) Message {
+			return &UserEnterTempSession{Header: h, Event: v[0], SessionFrom: v[1]}
+		}),
 }
 
 // kind is one entry of the kinds table. Its fields past the first three are
@@ -116,51 +132,50 @@ type kind struct {
 	fields []field   // the kind's own fields, in wire order
 	mask   fieldMask // the same, as a set
 	// new returns a new message of this kind, its header and its fields.
-	new func() (m Message, h *Header, fs wireFields)
+	make func(h Header, v kindValues) Message
 	// bind returns m's header and fields when m is of this kind (ok), with
 	// h nil for a nil pointer.
-	bind func(m Message) (h *Header, fs wireFields, ok bool)
+	bind func(m Message) (h *Header, fs fieldPtrs, ok bool)
 }
 
 // maxKindFields bounds the fields of one kind beside the header.
 const maxKindFields = 8
 
-// wireFields are a message's fields beside the header: each wire name with
-// the Go field that holds its value. Unused entries have an empty name.
-type wireFields [maxKindFields]struct {
-	name string
-	val  *string
-}
+// wireNames are the wire names of a kind's fields beside the header, in
+// the order WeChat writes them; fieldPtrs are the Go fields that hold their
+// values, in the same order.
+type (
+	wireNames  [maxKindFields]string
+	kindValues [maxKindFields]string
+	fieldPtrs  [maxKindFields]*string
+)
 
 // kindOf makes the kinds entry of the Go type T, which embeds Header and
 // whose fields beside the header fieldsOf lists.
 func kindOf[T any, P interface {
 	*T
 	Message
-}](msgType, event string, fieldsOf func(P) wireFields) kind {
+}](msgType, event string, names wireNames, fieldsOf func(P) fieldPtrs, make func(Header, kindValues) Message) kind {
 	k := kind{
 		goType:  strings.TrimPrefix(fmt.Sprintf("%T", P(nil)), "*csmsg."),
 		msgType: msgType,
 		event:   event,
-		bind: func(m Message) (*Header, wireFields, bool) {
+		bind: func(m Message) (*Header, fieldPtrs, bool) {
 			p, ok := m.(P)
 			if !ok || p == nil {
-				return nil, wireFields{}, ok
+				return nil, fieldPtrs{}, ok
 			}
 			return p.MsgHeader(), fieldsOf(p), true
 		},
 	}
-	for _, w := range fieldsOf(new(T)) {
-		if w.name != "" {
-			f := registerField(w.name)
+	for _, name := range names {
+		if name != "" {
+			f := registerField(name)
 			k.fields = append(k.fields, f)
 			k.mask = k.mask.with(f, true)
 		}
 	}
-	k.new = func() (Message, *Header, wireFields) {
-		p := P(new(T))
-		return p, p.MsgHeader(), fieldsOf(p)
-	}
+	k.make = make
 	return k
 }
 
@@ -169,22 +184,29 @@ func kindOf[T any, P interface {
 func kindFor(msgType, event string) *kind {
 	for i := range kinds {
 		k := &kinds[i]
-		if k.msgType == msgType && (msgType != MsgTypeEvent || k.event == event) {
+		if sameString(k.msgType, msgType) && (msgType != MsgTypeEvent || sameString(k.event, event)) {
 			return k
 		}
 	}
 	return nil
 }
 
+// sameString is a == b, with the length and the first byte compared
+// first: most strings kindFor compares differ there, and the full compare
+// is a call.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[0] == b[0]) && a == b
+}
+
 // kindOfMessage returns the kind of m's type and m's header and fields, or
 // a nil kind for a type not in the table. h is nil for a nil pointer.
-func kindOfMessage(m Message) (k *kind, h *Header, fs wireFields) {
+func kindOfMessage(m Message) (k *kind, h *Header, fs fieldPtrs) {
 	for i := range kinds {
 		if h, fs, ok := kinds[i].bind(m); ok {
 			return &kinds[i], h, fs
 		}
 	}
-	return nil, nil, wireFields{}
+	return nil, nil, fieldPtrs{}
 }
 
 // headerOf returns msg's header, or nil for a nil message, typed or not,
@@ -200,197 +222,40 @@ func headerOf(msg Message) *Header {
 	return h
 }
 
-// field numbers one of the wire fields this package knows: the header's,
-// then those of the kinds table, registered as the table is built.
-type field uint8
-
-// The header's fields, which every push may carry. The kinds' fields follow.
-const (
-	fToUserName field = iota
-	fFromUserName
-	fCreateTime
-	fMsgType
-	fEvent
-	fEncrypt
-	fMsgID
-	numHeaderFields
-)
-
-// maxFields bounds the known fields, a bit each in a fieldMask.
-const maxFields = 24
-
-// fieldNames holds each known field's wire name, the XML element and the
-// JSON key, spelled as WeChat spells them; numFields of them are in use.
-var (
-	fieldNames = [maxFields]string{
-		fToUserName:   "ToUserName",
-		fFromUserName: "FromUserName",
-		fCreateTime:   "CreateTime",
-		fMsgType:      "MsgType",
-		fEvent:        "Event",
-		fEncrypt:      "Encrypt",
-		fMsgID:        "MsgId",
-	}
-	numFields = int(numHeaderFields)
-)
-
-// registerField returns the field of a wire name, adding it if it is new.
-// It runs as the kinds table is built, before any parse.
-func registerField(name string) field {
-	if f, ok := lookupField(name); ok {
-		return f
-	}
-	if numFields == maxFields {
-		panic("csmsg: more than maxFields wire names in the kinds table")
-	}
-	f := field(numFields)
-	fieldNames[f] = name
-	numFields++
-	fieldIndex.add(name, f)
-	return f
-}
-
-// fieldIndex finds a wire name's field: an open-addressing table hashed on
-// the name's length and first and last bytes, which tell WeChat's names
-// apart in one probe or two.
-var fieldIndex = func() (t fieldTable) {
-	for f := field(0); f < numHeaderFields; f++ {
-		t.add(fieldNames[f], f)
-	}
-	return t
-}()
-
-type fieldTable [64]struct {
-	name string
-	f    field
-}
-
-func fieldHash(n int, first, last byte) int {
-	return (n*13 + int(first)*7 + int(last)) & 63
-}
-
-func (t *fieldTable) add(name string, f field) {
-	h := fieldHash(len(name), name[0], name[len(name)-1])
-	for t[h].name != "" {
-		h = (h + 1) & 63
-	}
-	t[h].name, t[h].f = name, f
-}
-
-// lookupField returns the field whose wire name is exactly name
-// (case-sensitively).
-func lookupField[T string | []byte](name T) (field, bool) {
-	n := len(name)
-	if n == 0 {
-		return 0, false
-	}
-	for h := fieldHash(n, name[0], name[n-1]); ; h = (h + 1) & 63 {
-		e := &fieldIndex[h]
-		if e.name == "" {
-			return 0, false
-		}
-		if e.name == string(name) {
-			return e.f, true
-		}
-	}
-}
-
-// numeric reports whether a JSON number is an acceptable value of f, which
-// otherwise must be a string: MsgId and CreateTime come as either.
-func (f field) numeric() bool { return f == fMsgID || f == fCreateTime }
-
-// fields is what a format's decoder extracts from a well-formed body: the
-// text of the last occurrence of each known field ("" when absent or null),
-// and whether that occurrence held the wrong kind of value (a JSON value that
-// is neither a string, nor null, nor, for MsgId and CreateTime, a number; an
-// XML element holding another element). A wrong value is an error only for
-// the fields of the kind being built.
-type fields struct {
-	val [maxFields]string
-	bad fieldMask
-}
-
-// fieldMask is a set of fields, a bit each.
-type fieldMask uint32
-
-// with returns m with f in it or not.
-func (m fieldMask) with(f field, in bool) fieldMask {
-	if in {
-		return m | 1<<f
-	}
-	return m &^ (1 << f)
-}
-
-// has reports whether f is in m.
-func (m fieldMask) has(f field) bool { return m&(1<<f) != 0 }
-
-// headerMask holds the fields every kind reads, beside MsgType.
-const headerMask fieldMask = 1<<fToUserName | 1<<fFromUserName | 1<<fCreateTime | 1<<fEvent
-
-// set records the last occurrence of f.
-func (fs *fields) set(f field, val string, bad bool) {
-	fs.val[f] = val
-	fs.bad = fs.bad.with(f, bad)
-}
-
-// check returns ErrMalformed if any field of mask held a wrong value.
-func (fs *fields) check(mask fieldMask) error {
-	if m := fs.bad & mask; m != 0 {
-		return badField(field(bits.TrailingZeros32(uint32(m))))
-	}
-	return nil
-}
-
-// badField is the error for a field holding the wrong kind of value.
-func badField(f field) error {
-	return fmt.Errorf("%w: %s does not hold a text value", ErrMalformed, fieldNames[f])
-}
-
 // build turns the fields of a well-formed body into a Message: the kind
 // that MsgType and Event name in the kinds table, or Unknown. body is the
 // whole body, kept as Unknown.Raw.
 func build(fs *fields, format Format, body []byte) (Message, error) {
-	var h Header
-	if err := buildHeader(&h, fs); err != nil {
+	if err := fs.check(1 << fMsgType); err != nil {
 		return nil, err
 	}
-	k := kindFor(h.MsgType, fs.val[fEvent])
+	if fs.val(fMsgType) == "" {
+		if !fs.bad.has(fEncrypt) && fs.val(fEncrypt) != "" {
+			return nil, ErrEncrypted
+		}
+		return nil, fmt.Errorf("%w: no MsgType", ErrMalformed)
+	}
+	if err := fs.check(headerMask); err != nil {
+		return nil, err
+	}
+	createTime, err := parseCreateTime(fs.val(fCreateTime))
+	if err != nil {
+		return nil, err
+	}
+	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: fs.val(fMsgType)}
+	event := fs.val(fEvent)
+	k := kindFor(h.MsgType, event)
 	if k == nil {
-		return &Unknown{Header: h, Event: fs.val[fEvent], Format: format, Raw: bytes.Clone(body)}, nil
+		return &Unknown{Header: h, Event: event, Format: format, Raw: bytes.Clone(body)}, nil
 	}
 	if err := fs.check(k.mask); err != nil {
 		return nil, err
 	}
-	m, mh, wf := k.new()
-	*mh = h
+	var kv kindValues
 	for i, f := range k.fields {
-		*wf[i].val = fs.val[f]
+		kv[i] = fs.val(f)
 	}
-	return m, nil
-}
-
-// buildHeader reads into h the header every push carries. A body without MsgType
-// is ErrEncrypted if it has an Encrypt value, and ErrMalformed otherwise.
-func buildHeader(h *Header, fs *fields) error {
-	v := &fs.val
-	if err := fs.check(1 << fMsgType); err != nil {
-		return err
-	}
-	if v[fMsgType] == "" {
-		if !fs.bad.has(fEncrypt) && v[fEncrypt] != "" {
-			return ErrEncrypted
-		}
-		return fmt.Errorf("%w: no MsgType", ErrMalformed)
-	}
-	if err := fs.check(headerMask); err != nil {
-		return err
-	}
-	createTime, err := parseCreateTime(v[fCreateTime])
-	if err != nil {
-		return err
-	}
-	h.ToUserName, h.FromUserName, h.CreateTime, h.MsgType = v[fToUserName], v[fFromUserName], createTime, v[fMsgType]
-	return nil
+	return k.make(h, kv), nil
 }
 
 // parseCreateTime reads CreateTime: "" is 0, anything else must be a decimal

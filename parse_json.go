@@ -21,10 +21,13 @@ func ParseJSON(body []byte) (Message, error) {
 	return parseFormat(FormatJSON, body)
 }
 
-// scanJSON is the JSON scanner (see scanned): it fills sc from body, or
+// scanJSON is the JSON scanner (see fields): it fills fs from body, or
 // reports false for anything it does not fully understand (a key with an
 // escape or a non-ASCII byte, deep nesting, any syntax error...).
-func scanJSON(body []byte, sc *scanned) bool {
+func scanJSON(body []byte, fs *fields) bool {
+	if len(body) > maxScanLen {
+		return false
+	}
 	i := skipSpace(body, bomLen(body))
 	if i >= len(body) || body[i] != '{' {
 		return false
@@ -50,7 +53,7 @@ func scanJSON(body []byte, sc *scanned) bool {
 		i = skipSpace(body, i+1)
 		var ok bool
 		if known {
-			i, ok = scanJSONField(body, i, f, sc)
+			i, ok = scanJSONField(body, i, f, fs)
 		} else {
 			i, ok = skipJSONValue(body, i, 0)
 		}
@@ -75,7 +78,7 @@ func scanJSON(body []byte, sc *scanned) bool {
 // scanJSONField reads the value of the known field f at b[i:], records it
 // as the reference does (null is empty, a wrong type is bad), and returns
 // where the value ends.
-func scanJSONField(b []byte, i int, f field, sc *scanned) (int, bool) {
+func scanJSONField(b []byte, i int, f field, fs *fields) (int, bool) {
 	if i >= len(b) {
 		return 0, false
 	}
@@ -85,21 +88,21 @@ func scanJSONField(b []byte, i int, f field, sc *scanned) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		sc.set(f, valueSpan{i + 1, end - 1, escaped}, false)
+		fs.set(f, span(i+1, end-1, escaped), false)
 		return end, true
 	case c == 'n':
-		sc.set(f, valueSpan{}, false)
+		fs.set(f, valueSpan{}, false)
 		return scanLiteral(b, i, "null")
 	case c == '-' || '0' <= c && c <= '9':
 		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			sc.set(f, valueSpan{i, end, false}, false)
+			fs.set(f, span(i, end, false), false)
 		} else {
-			sc.set(f, valueSpan{}, true)
+			fs.set(f, valueSpan{}, true)
 		}
 		return end, ok
 	}
-	sc.set(f, valueSpan{}, true)
+	fs.set(f, valueSpan{}, true)
 	return skipJSONValue(b, i, 0)
 }
 

@@ -13,26 +13,30 @@ import (
 
 // The reference parsers: the standard decoders and the same build.
 func parseXMLReference(body []byte) (Message, error) {
-	fs, err := decodeXML(body)
-	if err != nil {
-		return nil, err
-	}
-	return build(&fs, FormatXML, body)
+	return parseReference(decodeXML, FormatXML, body)
 }
 
 func parseJSONReference(body []byte) (Message, error) {
-	fs, err := decodeJSON(body)
+	return parseReference(decodeJSON, FormatJSON, body)
+}
+
+func parseReference(decode func([]byte) (values, error), f Format, body []byte) (Message, error) {
+	v, err := decode(body)
 	if err != nil {
 		return nil, err
 	}
-	return build(&fs, FormatJSON, body)
+	fs, err := v.fields()
+	if err != nil {
+		return nil, err
+	}
+	return build(&fs, f, body)
 }
 
 // formatImpl is one format's scanner, reference decoder and parsers.
 type formatImpl struct {
 	format    Format
-	scan      func([]byte, *scanned) bool
-	decode    func([]byte) (fields, error)
+	scan      func([]byte, *fields) bool
+	decode    func([]byte) (values, error)
 	parse     func([]byte) (Message, error)
 	reference func([]byte) (Message, error)
 }
@@ -48,20 +52,24 @@ var (
 // reference, or an error matching the same sentinel.
 func checkMatchesReference(t *testing.T, impl formatImpl, body []byte) {
 	t.Helper()
-	var sc scanned
-	ok := impl.scan(body, &sc)
+	var fs fields
+	ok := impl.scan(body, &fs)
 	ref, refErr := impl.decode(body)
 	if ok {
 		if refErr != nil {
 			t.Fatalf("the scanner takes a body the reference refuses (%v): %.300q", refErr, body)
 		}
-		var fs fields
-		sc.fill(&fs, body, impl.format)
-		if fs != ref {
-			t.Fatalf("scanner and reference differ on %.300q\nscanner:   %q %v\nreference: %q %v", body, fs.val, fs.bad, ref.val, ref.bad)
-		}
-		if enc := sc.raw(fEncrypt, body, impl.format); string(enc) != ref.val[fEncrypt] {
+		if enc := fs.raw(fEncrypt, body, impl.format); string(enc) != ref.val[fEncrypt] {
 			t.Fatalf("scanner's Encrypt %q is not the reference's %q", enc, ref.val[fEncrypt])
+		}
+		fs.finish(body, impl.format)
+		if got := fs.values(); got != ref {
+			t.Fatalf("scanner and reference differ on %.300q\nscanner:   %q %v\nreference: %q %v", body, got.val, got.bad, ref.val, ref.bad)
+		}
+		refFields, err := ref.fields()
+		require.NoError(t, err)
+		if got := refFields.values(); got != ref {
+			t.Fatalf("the reference's values do not survive fields(): %q, %q", got.val, ref.val)
 		}
 	}
 	m1, err1 := impl.parse(body)
@@ -230,8 +238,8 @@ func TestScannersTakeRealBodies(t *testing.T) {
 			impl = xmlImpl
 		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			var sc scanned
-			scanned := impl.scan(body, &sc)
+			var fs fields
+			scanned := impl.scan(body, &fs)
 			if filepath.Base(path) == "text_quirks.xml" {
 				assert.False(t, scanned, "a prolog is the reference's job")
 				return
@@ -302,18 +310,21 @@ func TestKindsTable(t *testing.T) {
 		goTypes[k.goType] = true
 		assert.Same(t, k, kindFor(k.msgType, k.event), "kindFor finds %s", k.goType)
 
-		m, h, wf := k.new()
-		*h = Header{ToUserName: "gh_1", FromUserName: "o_1", CreateTime: 1714037059, MsgType: k.msgType}
+		var v kindValues
 		for i, f := range k.fields {
 			switch f {
 			case fEvent:
-				*wf[i].val = k.event
+				v[i] = k.event
 			case fMsgID:
-				*wf[i].val = "6054768590064713728"
+				v[i] = "6054768590064713728"
 			default:
-				*wf[i].val = "value of " + fieldNames[f]
+				v[i] = "value of " + fieldNames[f]
 			}
-			assert.Equal(t, fieldNames[f], wf[i].name)
+		}
+		m := k.make(Header{ToUserName: "gh_1", FromUserName: "o_1", CreateTime: 1714037059, MsgType: k.msgType}, v)
+		_, _, ptrs := kindOfMessage(m)
+		for i := range k.fields {
+			assert.Equal(t, v[i], *ptrs[i], "make and the field pointers agree on the order of %s", k.goType)
 		}
 		assert.Equal(t, "*csmsg."+k.goType, fmt.Sprintf("%T", m))
 		assert.Equal(t, k.msgType, headerOf(m).MsgType)

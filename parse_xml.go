@@ -21,11 +21,14 @@ func ParseXML(body []byte) (Message, error) {
 	return parseFormat(FormatXML, body)
 }
 
-// scanXML is the XML scanner (see scanned), for the flat XML WeChat sends:
-// it fills sc from body, or reports false for anything it does not fully
+// scanXML is the XML scanner (see fields), for the flat XML WeChat sends:
+// it fills fs from body, or reports false for anything it does not fully
 // understand (a prolog, comments, attributes, namespaces, an element inside
 // a known field, deep nesting, any syntax error...).
-func scanXML(body []byte, sc *scanned) bool {
+func scanXML(body []byte, fs *fields) bool {
+	if len(body) > maxScanLen {
+		return false
+	}
 	i := skipSpace(body, bomLen(body))
 	if !hasPrefixAt(body, i, "<xml>") {
 		return false
@@ -47,7 +50,7 @@ func scanXML(body []byte, sc *scanned) bool {
 		switch {
 		case empty:
 			if known {
-				sc.set(f, valueSpan{}, false)
+				fs.set(f, valueSpan{}, false)
 			}
 			i = end
 		case known:
@@ -55,7 +58,7 @@ func scanXML(body []byte, sc *scanned) bool {
 			if sp, i, ok = scanXMLValue(body, end, name); !ok {
 				return false
 			}
-			sc.set(f, sp, false)
+			fs.set(f, sp, false)
 		default:
 			if i, ok = skipXMLContent(body, end, name, 0); !ok {
 				return false
@@ -117,7 +120,7 @@ func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool
 			break // at "</"
 		}
 		segments++
-		sp = valueSpan{segStart, segEnd, !plain}
+		sp = span(segStart, segEnd, !plain)
 		i = j
 	}
 	if next, ok = scanXMLEndTag(b, i, name); !ok {
@@ -126,7 +129,7 @@ func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool
 	if segments > 1 || sp.decode {
 		// Several segments, or one with entities or carriage returns:
 		// decodeXMLContent will walk the whole content again.
-		sp = valueSpan{start, i, true}
+		sp = span(start, i, true)
 	}
 	return sp, next, true
 }

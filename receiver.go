@@ -299,19 +299,19 @@ func readEnvelope(body []byte) (encrypt []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var sc scanned
-	if scan(f, body, &sc) {
-		if sc.bad.has(fEncrypt) {
+	var fs fields
+	if scan(f, body, &fs) {
+		if fs.bad.has(fEncrypt) {
 			return nil, badField(fEncrypt)
 		}
-		return sc.raw(fEncrypt, body, f), nil
+		return fs.raw(fEncrypt, body, f), nil
 	}
-	fs, err := decodeReference(f, body)
-	if err == nil && fs.bad.has(fEncrypt) {
+	v, err := decodeReference(f, body)
+	if err == nil && v.bad.has(fEncrypt) {
 		err = badField(fEncrypt)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return []byte(fs.val[fEncrypt]), nil
+	return []byte(v.val[fEncrypt]), nil
 }

@@ -12,8 +12,8 @@ var errJSONNotObject = errors.New("not a JSON object")
 // decodeJSON is the reference JSON decoder, built on encoding/json: it
 // defines what a well-formed JSON push is and which value each known field
 // has.
-func decodeJSON(body []byte) (fields, error) {
-	var fs fields
+func decodeJSON(body []byte) (values, error) {
+	var fs values
 	if !utf8.Valid(body) {
 		return fs, malformed(errInvalidUTF8)
 	}

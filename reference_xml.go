@@ -20,8 +20,8 @@ var (
 
 // decodeXML is the reference XML decoder, built on encoding/xml: it defines
 // what a well-formed XML push is and which value each known field has.
-func decodeXML(body []byte) (fields, error) {
-	var fs fields
+func decodeXML(body []byte) (values, error) {
+	var fs values
 	if !utf8.Valid(body) {
 		return fs, malformed(errInvalidUTF8)
 	}
@@ -59,7 +59,7 @@ func xmlProlog(d *xml.Decoder) error {
 }
 
 // xmlRoot reads the root's children into fs, up to </xml>.
-func xmlRoot(d *xml.Decoder, fs *fields) error {
+func xmlRoot(d *xml.Decoder, fs *values) error {
 	for {
 		tok, err := d.Token()
 		if err != nil {
