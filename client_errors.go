@@ -30,12 +30,14 @@ const (
 	// send is not idempotent; see [Client].
 	ErrCodeSystemBusy = -1
 
-	// ErrCodeInvalidCredential (40001), ErrCodeInvalidAccessToken (40014)
-	// and ErrCodeAccessTokenExpired (42001): WeChat rejected the access
-	// token. The Client asks its TokenSource for another and retries once,
-	// so a caller sees these only if the second token was rejected too.
-	ErrCodeInvalidCredential  = 40001
+	// ErrCodeInvalidCredential (40001): WeChat rejected the access token.
+	// For this and the two codes below, the Client asks its TokenSource for
+	// another token and retries once, so a caller sees them only if the
+	// second token was rejected too.
+	ErrCodeInvalidCredential = 40001
+	// ErrCodeInvalidAccessToken (40014): the access token is invalid.
 	ErrCodeInvalidAccessToken = 40014
+	// ErrCodeAccessTokenExpired (42001): the access token has expired.
 	ErrCodeAccessTokenExpired = 42001
 
 	// ErrCodeInvalidOpenID (40003): the openid is not a user of this mini
@@ -63,9 +65,11 @@ const (
 	// retry.
 	ErrCodeQuotaUsedUp = 45047
 
-	// ErrCodeDailyLimit (45009) and ErrCodeMinuteLimit (45011): the mini
-	// program's API quota for the day or the minute is reached. Back off.
-	ErrCodeDailyLimit  = 45009
+	// ErrCodeDailyLimit (45009): the mini program's API quota for the day
+	// is reached. Back off.
+	ErrCodeDailyLimit = 45009
+	// ErrCodeMinuteLimit (45011): the API quota for the minute is reached.
+	// Back off.
 	ErrCodeMinuteLimit = 45011
 )
 

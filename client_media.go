@@ -30,6 +30,9 @@ const (
 // file is [ErrMediaTooLarge] and nothing is sent. WeChat answers errcode
 // 40004 for a file that is not an image.
 func (c *Client) UploadTempMedia(ctx context.Context, filename string, r io.Reader) (mediaID string, err error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	data, err := io.ReadAll(io.LimitReader(r, c.maxMedia+1))
 	if err != nil {
 		return "", fmt.Errorf("csmsg: upload: reading the file: %w", err)
