@@ -40,16 +40,16 @@ type TokenSource interface {
 // # Caching
 //
 // A token is cached until a margin before expires_in runs out: the margin is
-// a tenth of expires_in, at most 5 minutes (the last 5 minutes of 2 hours are not
-// used; a token that lives 60 s is used for 54). WeChat answers expires_in
-// as the time the token has left, so a token refetched near its end comes
-// back with a short life and is refetched a few more times, each after a
-// tenth of the time left, until WeChat issues the next. The margin keeps a slow
-// request from carrying a token that expires in flight, and is proportional
-// so that a short-lived token is still used. Concurrent callers share one
-// fetch: however many goroutines want a token at once, one request is made
-// (a caller whose ctx ends stops waiting; if the fetching caller's ctx ends,
-// a waiting caller makes the request itself).
+// a tenth of expires_in, at most 5 minutes (the last 5 minutes of 2 hours
+// are not used; a token that lives 60 s is used for 54). WeChat answers
+// expires_in as the time the token has left, so a token refetched near its
+// end comes back with a short life and is refetched a few more times, each
+// after a tenth of the time left, until WeChat issues the next. The margin
+// keeps a slow request from carrying a token that expires in flight, and is
+// proportional so that a short-lived token is still used. Concurrent callers
+// share one fetch: however many goroutines want a token at once, one request
+// is made (a caller whose ctx ends stops waiting; if the fetching caller's
+// ctx ends, a waiting caller makes the request itself).
 //
 // # Rejected tokens
 //
