@@ -378,15 +378,20 @@ func redact(err error, secret string) error {
 	var ue *url.Error
 	if errors.As(err, &ue) && ue == err {
 		inner := ue.Err
-		if inner != nil && strings.Contains(inner.Error(), secret) {
+		if inner != nil && holds(inner.Error(), secret) {
 			inner = &redactedError{err: inner, secret: secret}
 		}
 		return &url.Error{Op: ue.Op, URL: redactString(ue.URL, secret), Err: inner}
 	}
-	if strings.Contains(err.Error(), secret) {
+	if holds(err.Error(), secret) {
 		return &redactedError{err: err, secret: secret}
 	}
 	return err
+}
+
+// holds reports whether s holds secret, raw or query-escaped.
+func holds(s, secret string) bool {
+	return redactString(s, secret) != s
 }
 
 // redactString replaces secret, raw and query-escaped, in s.

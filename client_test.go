@@ -874,3 +874,66 @@ func TestAPIError(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, csmsg.ErrCodeOutsideWindow, apiErr.Code)
 }
+
+// sameToken is a TokenSource that breaks its contract: it answers the
+// rejected token again.
+type sameToken struct{}
+
+func (sameToken) Token(context.Context, string) (string, error) { return rawToken1, nil }
+
+func TestClientTokenSourceReturnsRejected(t *testing.T) {
+	rs, _, _ := newRaw(t, answer(`{"errcode":40001,"errmsg":"invalid credential"}`))
+	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: sameToken{}, BaseURL: rs.URL})
+	require.NoError(t, err)
+	err = c.SendText(context.Background(), openID, "hi")
+	assert.Equal(t, &csmsg.APIError{Code: 40001, Msg: "invalid credential"}, err)
+	assert.Len(t, rs.requests(), 1, "no retry with the same token")
+}
+
+func TestClientUploadFilename(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"cat.png", "cat.png"},
+		{"", "media"},
+		{"../../etc/passwd", "passwd"},
+		{`C:\photos\cat.png`, "cat.png"},
+		{"a\r\nX-Evil: 1\r\n.png", "aX-Evil: 1.png"},
+		{"..", "media"},
+		{"猫.png", "猫.png"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			rs, c, _ := newRaw(t, answer(`{"media_id":"M"}`))
+			_, err := c.UploadTempMedia(context.Background(), tc.in, bytes.NewReader(pngBytes[:20]))
+			require.NoError(t, err)
+			r := rs.requests()[0]
+			_, params, err := mime.ParseMediaType(r.ContentType)
+			require.NoError(t, err)
+			part, err := multipart.NewReader(strings.NewReader(r.Body), params["boundary"]).NextPart()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, part.FileName())
+			assert.Equal(t, "image/png", part.Header.Get("Content-Type"))
+		})
+	}
+}
+
+// roundTripFunc is an http.RoundTripper.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestClientRedactsTransportErrors: a transport whose own error quotes the
+// URL (a proxy's, say) does not leak the token through the Client's error.
+func TestClientRedactsTransportErrors(t *testing.T) {
+	errProxy := errors.New("proxy refused")
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, fmt.Errorf("%w: %s", errProxy, r.URL)
+	})}
+	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: newTokenList(), BaseURL: "https://api.example", HTTPClient: hc})
+	require.NoError(t, err)
+	err = c.SendText(context.Background(), openID, "hi")
+	const u = "https://api.example/cgi-bin/message/custom/send?access_token=REDACTED"
+	assert.EqualError(t, err, `Post "`+u+`": proxy refused: `+u)
+	assert.ErrorIs(t, err, errProxy)
+	var ue *url.Error
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, u, ue.URL)
+}

@@ -122,6 +122,18 @@ func TestTokens(t *testing.T) {
 	assert.Equal(t, 1, s.ForceRefreshes())
 }
 
+func TestClock(t *testing.T) {
+	s := newServer(t)
+	at := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.SetNow(at)
+	assert.Equal(t, at, s.Now())
+	s.Advance(time.Hour)
+	assert.Equal(t, at.Add(time.Hour), s.Now())
+	s.UserMessage(user)
+	send(t, s, s.AccessToken(), text(user, "hi"))
+	assert.Equal(t, []csmsgtest.SentMessage{{ToUser: user, MsgType: "text", Text: "hi", At: at.Add(time.Hour)}}, s.Sent())
+}
+
 func TestTokenTTL(t *testing.T) {
 	s := newServer(t)
 	s.SetTokenTTL(time.Minute)
