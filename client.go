@@ -59,11 +59,13 @@ type ClientConfig struct {
 // customer-service API (客服消息): it sends messages and the typing status,
 // and uploads and downloads temporary media. It is safe for concurrent use.
 //
-// Every call honours its ctx, reads at most 1 MiB of a JSON answer, returns
-// an *[APIError] for any errcode other than 0, [ErrBadResponse] for an answer
-// that is not what the API documents, and the transport's error (a
-// *url.Error) otherwise. No error holds the access token or the AppSecret:
-// the URL in a *url.Error has access_token=REDACTED.
+// Every call honours its ctx and reads at most 1 MiB of a JSON answer. It
+// returns an *[APIError] for any errcode other than 0, [ErrBadResponse] for
+// an answer that is not what the API documents, and otherwise the
+// transport's error: a *url.Error for a request that failed, wrapping its
+// cause (errors.Is(err, context.DeadlineExceeded) holds after a timeout). No
+// error holds the access token or the AppSecret: the URL in a *url.Error has
+// access_token=REDACTED.
 //
 // # Retries
 //

@@ -35,10 +35,10 @@ func (c *Client) UploadTempMedia(ctx context.Context, filename string, r io.Read
 	}
 	data, err := io.ReadAll(io.LimitReader(r, c.maxMedia+1))
 	if err != nil {
-		return "", fmt.Errorf("csmsg: upload: reading the file: %w", err)
+		return "", fmt.Errorf("csmsg: %s: reading the file: %w", uploadPath, err)
 	}
 	if int64(len(data)) > c.maxMedia {
-		return "", fmt.Errorf("%w: upload: longer than %d bytes", ErrMediaTooLarge, c.maxMedia)
+		return "", fmt.Errorf("%w: %s: more than %d bytes", ErrMediaTooLarge, uploadPath, c.maxMedia)
 	}
 	body, contentType := multipartBody(filename, data)
 	err = c.call(ctx, uploadPath, func(ctx context.Context, token string) error {

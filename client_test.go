@@ -698,9 +698,9 @@ func TestClientUploadErrors(t *testing.T) {
 		requests int
 	}{
 		{"too large", bytes.NewReader(make([]byte, 65)), `{"media_id":"M"}`,
-			"csmsg: media too large: upload: longer than 64 bytes", csmsg.ErrMediaTooLarge, 0},
+			"csmsg: media too large: /cgi-bin/media/upload: more than 64 bytes", csmsg.ErrMediaTooLarge, 0},
 		{"reader fails", io.MultiReader(strings.NewReader("abc"), iotestErrReader{}), `{"media_id":"M"}`,
-			"csmsg: upload: reading the file: disk on fire", errDisk, 0},
+			"csmsg: /cgi-bin/media/upload: reading the file: disk on fire", errDisk, 0},
 		{"no media_id", bytes.NewReader(pngBytes[:10]), `{"errcode":0,"errmsg":"ok"}`,
 			"csmsg: bad response from wechat: /cgi-bin/media/upload: no media_id", csmsg.ErrBadResponse, 1},
 		{"media_id a number", bytes.NewReader(pngBytes[:10]), `{"media_id":12}`,
