@@ -137,22 +137,29 @@ func (s *StableTokenSource) Token(ctx context.Context, rejected string) (string,
 			bad = rejected
 		}
 		s.mu.Unlock()
+		return s.lead(ctx, f, bad)
+	}
+}
 
-		token, refreshAt, err := s.fetchNotBad(ctx, bad)
-
+// lead makes the fetch of flight f, which the other callers wait for.
+func (s *StableTokenSource) lead(ctx context.Context, f *tokenFlight, bad string) (token string, err error) {
+	var refreshAt time.Time
+	f.err, f.cancelled = errFetchPanicked, false
+	defer func() { // even if the HTTPClient panics: the waiters must not hang
 		s.mu.Lock()
-		if err == nil {
+		if err == nil && token != "" {
 			s.token, s.refreshAt = token, refreshAt
 		}
-		f.err, f.cancelled = err, err != nil && ctx.Err() != nil
 		s.flight = nil
 		s.mu.Unlock()
 		close(f.done)
-		if err != nil {
-			return "", err
-		}
-		return token, nil
+	}()
+	token, refreshAt, err = s.fetchNotBad(ctx, bad)
+	f.err, f.cancelled = err, err != nil && ctx.Err() != nil
+	if err != nil {
+		return "", err
 	}
+	return token, nil
 }
 
 // fetchNotBad fetches a token in normal mode and, if WeChat answers bad,
@@ -218,6 +225,9 @@ func (s *StableTokenSource) now() time.Time {
 	}
 	return time.Now()
 }
+
+// errFetchPanicked is what callers waiting for a fetch get if it panicked.
+var errFetchPanicked = errors.New("csmsg: the access token fetch panicked")
 
 // errNoToken is returned when a TokenSource answers an empty token.
 var errNoToken = errors.New("csmsg: the TokenSource returned an empty token")

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -289,4 +290,19 @@ func TestStableTokenWaiterCancelled(t *testing.T) {
 	assert.Equal(t, "T1", <-first)
 	assert.Equal(t, "T1", token(t, src, ""))
 	assert.Equal(t, int32(1), calls.Load())
+}
+
+// TestStableTokenFetchPanics: a panicking HTTPClient does not leave the
+// shared fetch open for ever.
+func TestStableTokenFetchPanics(t *testing.T) {
+	var calls atomic.Int32
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if calls.Add(1) == 1 {
+			panic("transport bug")
+		}
+		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"access_token":"T1","expires_in":7200}`))}, nil
+	})}
+	src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, HTTPClient: hc}
+	assert.PanicsWithValue(t, "transport bug", func() { src.Token(context.Background(), "") })
+	assert.Equal(t, "T1", token(t, src, ""))
 }
