@@ -150,6 +150,22 @@ const (
 // media_id or miniprogrampage thumb_media_id the Server did not issue (or
 // older than 3 days) 40007, an empty or undeclared touser 40003.
 //
+// # Media
+//
+// An upload needs type=image (else 40004) and a file part named "media"
+// (else 41005) of at most MaxMediaBytes (else 40006) whose bytes sniff as
+// an image (else 40005); it answers a media id that lives 3 days. AddMedia
+// stores a file as if a user had sent it. A get answers the bytes with the
+// Content-Type sniffed at upload (or given to AddMedia) and a
+// Content-Disposition; an unknown or expired media id answers
+// {"errcode":40007,...} labelled text/plain, as WeChat does at times.
+//
+// # Hooks
+//
+// InjectError makes the next call to a path answer an errcode; Calls,
+// TokenFetches and ForceRefreshes count requests; Sent, Typing and
+// WaitSent give what was sent.
+//
 // # Clock
 //
 // The Server's clock starts at the real time of NewServer and moves only
