@@ -67,6 +67,16 @@ type ClientConfig struct {
 // error holds the access token or the AppSecret: the URL in a *url.Error has
 // access_token=REDACTED.
 //
+// # Answering a push
+//
+// WeChat waits 5 seconds for the answer to a push, then retries it. A
+// [HandlerFunc] should therefore hand the message off (to a queue, a
+// goroutine with its own context) and return; the answer goes out through
+// the Client, within the user's reply window: 5 messages within 48 hours of
+// the user's last message, 2 within a minute of entering the chat. Outside
+// it WeChat answers errcode 45015 ([ErrCodeOutsideWindow]), past the count
+// 45047 ([ErrCodeQuotaUsedUp]).
+//
 // # Retries
 //
 // A call WeChat rejects for its token (errcode 40001, 40014, 42001) did

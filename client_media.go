@@ -112,7 +112,8 @@ func cleanFilename(filename string) string {
 // bodies, sometimes labelled text/plain: an answer that starts with '{' is
 // read as one, becomes an *[APIError] (errcode 40007 for an unknown or
 // expired media id) and is never written to w. An answer labelled text/* or
-// application/json that is not such an error is [ErrBadResponse].
+// application/json that is not such an error is [ErrBadResponse]. After any
+// error, whatever w holds is not the whole file and must be discarded.
 func (c *Client) GetTempMedia(ctx context.Context, mediaID string, w io.Writer) (contentType string, err error) {
 	err = c.call(ctx, getMediaPath, func(ctx context.Context, token string) error {
 		req, err := c.request(ctx, http.MethodGet, getMediaPath, token, url.Values{"media_id": {mediaID}}, nil)
