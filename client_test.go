@@ -642,6 +642,7 @@ func TestClientMedia(t *testing.T) {
 		var buf bytes.Buffer
 		ct, err := c.GetTempMedia(ctx, "nope", &buf)
 		assert.Equal(t, &csmsg.APIError{Code: 40007, Msg: "invalid media_id"}, err)
+		noSecrets(t, err)
 		assert.Equal(t, "", ct)
 		assert.Zero(t, buf.Len())
 	})
@@ -649,6 +650,7 @@ func TestClientMedia(t *testing.T) {
 		_, c := newFake(t, nil)
 		_, err := c.UploadTempMedia(ctx, "a.txt", strings.NewReader("plain text"))
 		assert.Equal(t, &csmsg.APIError{Code: 40005, Msg: "invalid file type"}, err)
+		noSecrets(t, err)
 	})
 	t.Run("expired token on upload and get", func(t *testing.T) {
 		s, c := newFake(t, nil)
