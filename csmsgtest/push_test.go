@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	token = "AAAAA"
-	appID = "wxba5fad812f8e6fb9"
+	pushToken = "AAAAA"
+	pushAppID = "wxba5fad812f8e6fb9"
 )
 
 var (
@@ -29,8 +29,8 @@ var (
 // configs are a receiver's two kinds of Config: plaintext mode, and
 // compatible and safe mode.
 var configs = map[string]csmsg.Config{
-	"keyless": {Token: token, Now: now},
-	"keyed":   {Token: token, EncodingAESKey: aesKey, AppID: appID, Now: now},
+	"keyless": {Token: pushToken, Now: now},
+	"keyed":   {Token: pushToken, EncodingAESKey: aesKey, AppID: pushAppID, Now: now},
 }
 
 // messages are one of each typed kind and an unknown one.
