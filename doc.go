@@ -87,6 +87,18 @@
 // again, and a retry that arrives while the first attempt runs waits for its
 // outcome. A HandlerFunc that fails answers 500, so that WeChat retries.
 //
+// # Replying
+//
+// WeChat waits 5 seconds for the answer to a push: hand the message off in
+// the HandlerFunc and answer later with a [Client], the customer-service
+// send API (text, image, link, mini program card, typing, media). A user's
+// message opens a reply window of 5 messages in 48 hours, entering the chat
+// one of 2 messages in a minute; past it WeChat answers an [*APIError] such
+// as [ErrCodeOutsideWindow] or [ErrCodeQuotaUsedUp]. The default
+// [TokenSource] uses WeChat's stable access tokens, which every instance can
+// fetch for itself without invalidating the others' and without a shared
+// store.
+//
 // # Security
 //
 // What a Receiver checks, before anything else is read:
