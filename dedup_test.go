@@ -1,8 +1,13 @@
 package csmsg
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +18,7 @@ import (
 func TestDedupKey(t *testing.T) {
 	h := Header{ToUserName: "gh", FromUserName: "o1", CreateTime: 1714037059, MsgType: "text"}
 	ev := Header{ToUserName: "gh", FromUserName: "o1", CreateTime: 1714037059, MsgType: "event"}
+	sum := func(b string) string { return "sum|gh|o1|" + sha256Hex16([]byte(b)) }
 	cases := []struct {
 		name string
 		msg  Message
@@ -21,12 +27,15 @@ func TestDedupKey(t *testing.T) {
 		{"text by MsgID", &Text{Header: h, MsgID: "6054768590064713728"}, "msg|gh|o1|6054768590064713728"},
 		{"image by MsgID", &Image{Header: Header{FromUserName: "o2", MsgType: "image"}, MsgID: "1"}, "msg||o2|1"},
 		{"card by MsgID", &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, MsgID: "2"}, "msg|||2"},
-		{"message without MsgID", &Text{Header: h}, "type|gh|o1|1714037059|text"},
-		{"enter session", &UserEnterTempSession{Header: ev, Event: EventUserEnterTempSession}, "event|gh|o1|1714037059|user_enter_tempsession"},
-		{"unknown event", &Unknown{Header: ev, Event: "debug_demo"}, "event|gh|o1|1714037059|debug_demo"},
-		{"unknown message kind", &Unknown{Header: Header{FromUserName: "o1", CreateTime: 5, MsgType: "voice"}}, "type||o1|5|voice"},
+		{"unknown kind by MsgID", &Unknown{Header: Header{ToUserName: "gh", FromUserName: "o1", MsgType: "voice"}, MsgID: "3", Raw: []byte("x")}, "msg|gh|o1|3"},
+		{"message without MsgID", &Text{Header: h, Content: "hi"},
+			sum(`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"text","Content":"hi"}`)},
+		{"enter session", &UserEnterTempSession{Header: ev, Event: EventUserEnterTempSession, SessionFrom: "a"},
+			sum(`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"a"}`)},
+		{"unknown event by its body", &Unknown{Header: ev, Event: "debug_demo", Raw: []byte(`{"a":1}`)}, sum(`{"a":1}`)},
 		{"nil", nil, ""},
 		{"nil *Text", (*Text)(nil), ""},
+		{"nil *Unknown", (*Unknown)(nil), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,81 +46,237 @@ func TestDedupKey(t *testing.T) {
 	assert.NotEqual(t, DedupKey(&Text{Header: Header{FromUserName: "a"}, MsgID: "1"}), DedupKey(&Text{Header: Header{FromUserName: "b"}, MsgID: "1"}))
 }
 
-func TestMemoryDedup(t *testing.T) {
-	ctx := context.Background()
-	now := time.Unix(1714112445, 0)
-	d := &MemoryDedup{Size: 3, TTL: time.Minute, Now: func() time.Time { return now }}
-
-	acquire := func(key string) bool {
-		done, err := d.Acquire(ctx, key)
+// TestDedupKeyTellsPushesApart parses pushes that were once merged: any
+// two that differ in a field have different keys.
+func TestDedupKeyTellsPushesApart(t *testing.T) {
+	pairs := []struct{ name, a, b string }{
+		{"media checks in the same second",
+			`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"event","Event":"wxa_media_check","trace_id":"t1","result":{"suggest":"pass"}}`,
+			`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"event","Event":"wxa_media_check","trace_id":"t2","result":{"suggest":"pass"}}`},
+		{"voice messages in the same second",
+			`<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1714037059</CreateTime><MsgType>voice</MsgType><MsgId>1</MsgId></xml>`,
+			`<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>1714037059</CreateTime><MsgType>voice</MsgType><MsgId>2</MsgId></xml>`},
+		{"entering the chat from two buttons in the same second",
+			`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"a"}`,
+			`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"event","Event":"user_enter_tempsession","SessionFrom":"b"}`},
+	}
+	for _, p := range pairs {
+		a, err := Parse([]byte(p.a))
 		require.NoError(t, err)
-		return done
-	}
-	assert.False(t, acquire("a"))
-	require.NoError(t, d.Release(ctx, "a", true))
-	assert.True(t, acquire("a"), "handled")
-
-	assert.False(t, acquire("b"))
-	require.NoError(t, d.Release(ctx, "b", false))
-	assert.False(t, acquire("b"), "freed after a failure")
-	require.NoError(t, d.Release(ctx, "b", true))
-
-	// TTL: forgotten a minute after it was handled.
-	now = now.Add(59 * time.Second)
-	assert.True(t, acquire("a"))
-	now = now.Add(time.Second)
-	assert.False(t, acquire("a"), "expired")
-	require.NoError(t, d.Release(ctx, "a", true))
-
-	// Size: the oldest handled key goes first.
-	for _, k := range []string{"c", "d"} {
-		assert.False(t, acquire(k))
-		require.NoError(t, d.Release(ctx, k, true))
-	}
-	assert.False(t, acquire("b"), "b was the oldest of four")
-	require.NoError(t, d.Release(ctx, "b", false))
-	for _, k := range []string{"a", "c", "d"} {
-		assert.True(t, acquire(k), k)
+		b, err := Parse([]byte(p.b))
+		require.NoError(t, err)
+		assert.NotEqual(t, DedupKey(a), DedupKey(b), p.name)
 	}
 
-	// Releasing a key not held, or twice, changes nothing.
-	require.NoError(t, d.Release(ctx, "nobody", true))
-	require.NoError(t, d.Release(ctx, "a", false))
-	assert.True(t, acquire("a"))
+	// A retry, re-encrypted in safe mode with another random prefix and
+	// nonce, has the push's key.
+	r := newReceiver(t, true, hostileNow, nil)
+	for _, body := range []string{pairs[0].a, pairs[1].a, pairs[2].a} {
+		var keys []string
+		for i := 0; i < 2; i++ {
+			q, signed, err := signPush(r, []byte(body), ModeSafe)
+			require.NoError(t, err)
+			msg, err := r.Parse(q, signed)
+			require.NoError(t, err)
+			keys = append(keys, DedupKey(msg))
+		}
+		assert.Equal(t, keys[0], keys[1])
+	}
 }
 
-func TestMemoryDedupBounded(t *testing.T) {
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestMemoryDedup(t *testing.T) {
 	ctx := context.Background()
-	d := &MemoryDedup{Size: 100}
-	for i := 0; i < 10000; i++ {
-		k := strconv.Itoa(i)
-		_, err := d.Acquire(ctx, k)
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	d := &MemoryDedup{TTL: time.Minute, Now: clock.Now}
+
+	// A first attempt claims the key; completing it keeps the answer.
+	answer, done, err := d.Acquire(ctx, "a", "o1")
+	require.NoError(t, err)
+	assert.False(t, done)
+	assert.Nil(t, answer)
+	require.NoError(t, d.Complete(ctx, "a", "o1", []byte("<xml>transfer</xml>")))
+	answer, done, err = d.Acquire(ctx, "a", "o2")
+	require.NoError(t, err)
+	assert.True(t, done, "handled")
+	assert.Equal(t, "<xml>transfer</xml>", string(answer))
+
+	// "success" is remembered as a nil answer.
+	_, _, err = d.Acquire(ctx, "s", "o1")
+	require.NoError(t, err)
+	require.NoError(t, d.Complete(ctx, "s", "o1", nil))
+	answer, done, err = d.Acquire(ctx, "s", "o2")
+	require.NoError(t, err)
+	assert.True(t, done)
+	assert.Nil(t, answer)
+
+	// A released key is claimed again.
+	_, _, err = d.Acquire(ctx, "b", "o1")
+	require.NoError(t, err)
+	require.NoError(t, d.Release(ctx, "b", "o1"))
+	_, done, err = d.Acquire(ctx, "b", "o2")
+	require.NoError(t, err)
+	assert.False(t, done, "freed after a failure")
+
+	// Only the owner extends, completes or releases a claim.
+	require.ErrorIs(t, d.Complete(ctx, "b", "o1", nil), ErrNotOwner)
+	require.ErrorIs(t, d.Release(ctx, "b", "o1"), ErrNotOwner)
+	require.ErrorIs(t, d.Extend(ctx, "b", "o1"), ErrNotOwner)
+	require.ErrorIs(t, d.Release(ctx, "nobody", "o1"), ErrNotOwner)
+	require.ErrorIs(t, d.Complete(ctx, "a", "o1", nil), ErrNotOwner, "already complete")
+	require.NoError(t, d.Extend(ctx, "b", "o2"))
+	require.NoError(t, d.Complete(ctx, "b", "o2", nil))
+
+	// TTL: forgotten a minute after it was handled.
+	clock.Advance(59 * time.Second)
+	_, done, err = d.Acquire(ctx, "a", "o3")
+	require.NoError(t, err)
+	assert.True(t, done)
+	clock.Advance(time.Second)
+	_, done, err = d.Acquire(ctx, "a", "o3")
+	require.NoError(t, err)
+	assert.False(t, done, "expired")
+}
+
+// TestMemoryDedupLease: a claim whose holder died lapses after the lease,
+// and a later attempt handles the push; the dead holder can no longer
+// complete it. Extending the claim keeps it.
+func TestMemoryDedupLease(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	d := &MemoryDedup{Now: clock.Now}
+
+	_, _, err := d.Acquire(ctx, "k", "crashed")
+	require.NoError(t, err)
+	clock.Advance(DefaultDedupLease - time.Second)
+	require.NoError(t, d.Extend(ctx, "k", "crashed"))
+	clock.Advance(DefaultDedupLease - time.Second)
+
+	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	_, _, err = d.Acquire(waiting, "k", "retry")
+	require.ErrorIs(t, err, context.DeadlineExceeded, "extended: still held")
+
+	clock.Advance(time.Second)
+	_, done, err := d.Acquire(ctx, "k", "retry")
+	require.NoError(t, err)
+	assert.False(t, done, "the lease lapsed: the retry holds the push")
+	require.ErrorIs(t, d.Complete(ctx, "k", "crashed", nil), ErrNotOwner)
+	require.NoError(t, d.Complete(ctx, "k", "retry", []byte("answer")))
+}
+
+// TestMemoryDedupWaitsForTheAnswer: a duplicate that arrives while the
+// first attempt runs gets that attempt's answer.
+func TestMemoryDedupWaitsForTheAnswer(t *testing.T) {
+	ctx := context.Background()
+	var d MemoryDedup
+	_, _, err := d.Acquire(ctx, "k", "first")
+	require.NoError(t, err)
+
+	type result struct {
+		answer []byte
+		done   bool
+		err    error
+	}
+	results := make(chan result, 3)
+	for i := 0; i < 3; i++ {
+		go func() {
+			a, done, err := d.Acquire(ctx, "k", "dup"+strconv.Itoa(i))
+			results <- result{a, done, err}
+		}()
+	}
+	time.Sleep(10 * time.Millisecond) // let them wait (the outcome does not depend on it)
+	require.NoError(t, d.Complete(ctx, "k", "first", []byte("transfer")))
+	for i := 0; i < 3; i++ {
+		r := <-results
+		require.NoError(t, r.err)
+		assert.True(t, r.done)
+		assert.Equal(t, "transfer", string(r.answer))
+	}
+}
+
+// TestMemoryDedupEvictsByAge: handled pushes go when their TTL ends, not
+// when others arrive; past MaxEntries the oldest go, and evicting one that
+// a retry may still need is logged.
+func TestMemoryDedupEvictsByAge(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	var logs bytes.Buffer
+	d := &MemoryDedup{MaxEntries: 100, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	handle := func(key string) {
+		_, done, err := d.Acquire(ctx, key, "o")
 		require.NoError(t, err)
-		require.NoError(t, d.Release(ctx, k, true))
+		require.False(t, done, key)
+		require.NoError(t, d.Complete(ctx, key, "o", nil))
+	}
+
+	// 100 a second for the TTL: all kept, nothing logged.
+	for i := 0; i < 100; i++ {
+		handle(strconv.Itoa(i))
+	}
+	clock.Advance(DefaultDedupTTL - time.Second)
+	for i := 0; i < 100; i++ {
+		_, done, err := d.Acquire(ctx, strconv.Itoa(i), "retry")
+		require.NoError(t, err)
+		require.True(t, done, i)
+	}
+	clock.Advance(time.Second)
+	handle("after the TTL")
+	assert.Len(t, d.entries, 1, "the 100 expired by age")
+	assert.Empty(t, logs.String())
+
+	// Past MaxEntries within the retry window: the oldest goes, and it is
+	// reported.
+	for i := 0; i < 100; i++ {
+		handle("burst" + strconv.Itoa(i))
 	}
 	assert.Len(t, d.entries, 100)
-	assert.LessOrEqual(t, len(d.done)-d.head, 100)
+	assert.Contains(t, logs.String(), "evicted inside WeChat's retry window")
 	assert.LessOrEqual(t, cap(d.done), 400, "the queue is reclaimed")
 }
 
 func TestMemoryDedupZeroValue(t *testing.T) {
 	var d MemoryDedup
-	done, err := d.Acquire(context.Background(), "k")
+	_, done, err := d.Acquire(context.Background(), "k", "o")
 	require.NoError(t, err)
 	assert.False(t, done)
-	require.NoError(t, d.Release(context.Background(), "k", true))
-	done, err = d.Acquire(context.Background(), "k")
+	require.NoError(t, d.Complete(context.Background(), "k", "o", nil))
+	_, done, err = d.Acquire(context.Background(), "k", "o2")
 	require.NoError(t, err)
 	assert.True(t, done)
 }
 
 func TestMemoryDedupWaitCancelled(t *testing.T) {
 	var d MemoryDedup
-	_, err := d.Acquire(context.Background(), "k")
+	_, _, err := d.Acquire(context.Background(), "k", "o")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	done, err := d.Acquire(ctx, "k")
+	_, done, err := d.Acquire(ctx, "k", "o2")
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, done)
+}
+
+// sha256Hex16 is the hex of the first 16 bytes of b's SHA-256, as DedupKey
+// writes it.
+func sha256Hex16(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }

@@ -60,6 +60,11 @@ var (
 
 	// ErrBodyTooLarge means the body is longer than Config.MaxBodyBytes.
 	ErrBodyTooLarge = errors.New("csmsg: body too large")
+
+	// ErrNotOwner means a [Deduper] was asked to extend, complete or
+	// release a claim that the caller does not hold: another attempt's, one
+	// that lapsed, or none.
+	ErrNotOwner = errors.New("csmsg: dedup claim not held by this attempt")
 )
 
 // errInvalidUTF8 is the detail of an ErrMalformed body, in either format,

@@ -2,10 +2,13 @@ package csmsg
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // HandlerFunc handles one verified, decrypted push. Its context is the
@@ -66,65 +69,142 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 var errMethod = errors.New("csmsg: method not allowed")
 
 func (h *handler) post(w http.ResponseWriter, req *http.Request) {
-	body, err := h.r.readBody(req)
+	msg, body, err := h.r.parseRequest(req)
 	if err != nil {
+		if errors.Is(err, ErrInvalidSignature) || errors.Is(err, ErrExpired) || errors.Is(err, ErrBodyTooLarge) {
+			// The body may be unread: close the connection rather than
+			// let net/http drain it before the answer goes out.
+			w.Header().Set("Connection", "close")
+		}
 		h.fail(w, req, err)
 		return
 	}
-	msg, err := h.r.Parse(req.URL.Query(), body)
-	if err != nil {
-		h.fail(w, req, err)
+	if h.r.dedup == nil {
+		h.handle(w, req, body, msg, nil)
 		return
 	}
 	ctx := req.Context()
-	d := h.r.dedup
-	if d == nil {
-		h.handle(ctx, w, req, body, msg)
-		return
-	}
-	key := DedupKey(msg)
-	done, err := d.Acquire(ctx, key)
-	if err != nil {
+	c := &claim{d: h.r.dedup, key: DedupKey(msg), owner: newOwner()}
+	answer, done, err := c.d.Acquire(ctx, c.key, c.owner)
+	switch {
+	case err != nil && ctx.Err() != nil:
 		h.fail(w, req, fmt.Errorf("%w: %w", errWaiting, err))
-		return
+	case err != nil:
+		// A duplicate is better than a lost push: handle it unclaimed.
+		h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: handling the push without deduplication: %w", errDedupStore, err))
+		h.handle(w, req, body, msg, nil)
+	case done:
+		h.answer(w, req, body, answer)
+	default:
+		h.handle(w, req, body, msg, c)
 	}
-	if done {
-		writeText(w, "success")
-		return
-	}
-	succeeded := false
-	defer func() { // also when fn panics
-		if err := d.Release(context.WithoutCancel(ctx), key, succeeded); err != nil {
-			status := http.StatusOK
-			if !succeeded {
-				status = http.StatusInternalServerError
-			}
-			h.log(ctx, slog.LevelError, req, status, fmt.Errorf("csmsg: releasing a dedup key: %w", err))
-		}
-	}()
-	succeeded = h.handle(ctx, w, req, body, msg)
 }
 
-var errWaiting = errors.New("csmsg: waiting for an earlier attempt at the push")
+var (
+	errWaiting    = errors.New("csmsg: waiting for an earlier attempt at the push")
+	errDedupStore = errors.New("csmsg: the dedup store failed")
+)
 
-// handle calls fn and writes its reply, reporting whether both succeeded.
-func (h *handler) handle(ctx context.Context, w http.ResponseWriter, req *http.Request, body []byte, msg Message) bool {
-	reply, err := h.fn(ctx, msg)
+// claim is an attempt's claim on a push in the dedup store.
+type claim struct {
+	d          Deduper
+	key, owner string
+}
+
+// newOwner returns a token unique to one attempt.
+func newOwner() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+// keepAlive extends c every DedupRenewInterval until the returned stop is
+// called, logging a claim that was lost.
+func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(DedupRenewInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if err := c.d.Extend(context.WithoutCancel(ctx), c.key, c.owner); err != nil {
+					h.log(ctx, slog.LevelWarn, req, 0, fmt.Errorf("%w: extending the claim of a HandlerFunc still running: %w", errDedupStore, err))
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// handle calls fn and answers with its reply. With a claim, it keeps the
+// claim alive while fn runs, completes it with the encoded reply, or
+// releases it when fn fails or panics, so that a retry handles the push.
+func (h *handler) handle(w http.ResponseWriter, req *http.Request, body []byte, msg Message, c *claim) {
+	ctx := req.Context()
+	if c != nil {
+		settled := false
+		stop := h.keepAlive(ctx, req, c)
+		defer func() { // also when fn panics
+			stop()
+			if !settled {
+				if err := c.d.Release(context.WithoutCancel(ctx), c.key, c.owner); err != nil {
+					h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: releasing a claim: %w", errDedupStore, err))
+				}
+			}
+		}()
+		answer, ok := h.run(w, req, body, msg)
+		if !ok {
+			return
+		}
+		if err := c.d.Complete(context.WithoutCancel(ctx), c.key, c.owner, answer); err != nil {
+			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
+		}
+		settled = true
+		h.answer(w, req, body, answer)
+		return
+	}
+	if answer, ok := h.run(w, req, body, msg); ok {
+		h.answer(w, req, body, answer)
+	}
+}
+
+// run calls fn and encodes its reply, the answer to keep: nil for
+// "success". On failure it answers the error and reports false.
+func (h *handler) run(w http.ResponseWriter, req *http.Request, body []byte, msg Message) ([]byte, bool) {
+	reply, err := h.fn(req.Context(), msg)
 	if err != nil {
 		h.fail(w, req, fmt.Errorf("%w: %w", errHandlerFunc, err))
-		return false
+		return nil, false
 	}
-	out, contentType, err := h.r.EncodeReply(req.URL.Query(), body, reply)
+	answer, err := h.r.encodeReply(body, reply)
 	if err != nil {
 		h.fail(w, req, err)
-		return false
+		return nil, false
+	}
+	return answer, true
+}
+
+// answer writes an answer of this push: for this request's nonce, and
+// encrypted afresh when the push was.
+func (h *handler) answer(w http.ResponseWriter, req *http.Request, body, answer []byte) {
+	out, contentType, err := h.r.wrapAnswer(req.URL.Query(), body, answer)
+	if err != nil {
+		h.fail(w, req, err)
+		return
 	}
 	w.Header().Set("Content-Type", contentType)
 	if contentType == contentTypeText {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 	}
 	w.Write(out)
-	return true
 }
 
 var errHandlerFunc = errors.New("csmsg: the HandlerFunc failed")
@@ -166,14 +246,15 @@ func (h *handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 	http.Error(w, http.StatusText(status), status)
 }
 
-// log reports a failure to Config.Logger, if set.
+// log reports a failure to Config.Logger, if set: with the status
+// answered, unless it is 0 (a failure that did not decide the answer).
 func (h *handler) log(ctx context.Context, level slog.Level, req *http.Request, status int, err error) {
 	if h.r.logger == nil {
 		return
 	}
-	h.r.logger.LogAttrs(ctx, level, "csmsg: push not handled",
-		slog.String("method", req.Method),
-		slog.String("path", req.URL.Path),
-		slog.Int("status", status),
-		slog.Any("err", err))
+	attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", req.URL.Path)}
+	if status != 0 {
+		attrs = append(attrs, slog.Int("status", status))
+	}
+	h.r.logger.LogAttrs(ctx, level, "csmsg: push not handled", append(attrs, slog.Any("err", err))...)
 }

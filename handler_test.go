@@ -139,9 +139,9 @@ type signalingDedup struct {
 	acquiring chan struct{}
 }
 
-func (d *signalingDedup) Acquire(ctx context.Context, key string) (bool, error) {
+func (d *signalingDedup) Acquire(ctx context.Context, key, owner string) ([]byte, bool, error) {
 	d.acquiring <- struct{}{}
-	return d.Deduper.Acquire(ctx, key)
+	return d.Deduper.Acquire(ctx, key, owner)
 }
 
 // TestHandlerRetryWhileRunning sends a retry while the first attempt is
@@ -253,30 +253,53 @@ func TestHandlerDedupDisabled(t *testing.T) {
 	assert.Equal(t, int32(3), c.calls.Load())
 }
 
-// failingDedup is a shared store that is down.
-type failingDedup struct{ acquireErr, releaseErr error }
+// failingDedup is a shared store that is down for some of its calls.
+type failingDedup struct{ acquireErr, completeErr, releaseErr error }
 
-func (d failingDedup) Acquire(context.Context, string) (bool, error) { return false, d.acquireErr }
-func (d failingDedup) Release(context.Context, string, bool) error   { return d.releaseErr }
+func (d failingDedup) Acquire(context.Context, string, string) ([]byte, bool, error) {
+	return nil, false, d.acquireErr
+}
+func (d failingDedup) Extend(context.Context, string, string) error { return nil }
+func (d failingDedup) Complete(context.Context, string, string, []byte) error {
+	return d.completeErr
+}
+func (d failingDedup) Release(context.Context, string, string) error { return d.releaseErr }
 
+// TestHandlerDedupStoreErrors: with the store down, a push is still handled
+// (a duplicate is better than a lost message), and the failure is logged.
 func TestHandlerDedupStoreErrors(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&logs, nil))
 	q, body := textPush(t, newReceiver(t, false, hostileNow, nil), ".xml", ModePlaintext)
 
-	r := newReceiver(t, false, hostileNow, func(c *Config) {
-		c.Dedup, c.Logger = failingDedup{acquireErr: errors.New("redis down")}, logger
-	})
-	var c counter
-	assert.Equal(t, http.StatusServiceUnavailable, serve(r.Handler(c.handle), http.MethodPost, q, body).Code)
-	assert.Equal(t, int32(0), c.calls.Load())
-
-	r = newReceiver(t, false, hostileNow, func(c *Config) {
-		c.Dedup, c.Logger = failingDedup{releaseErr: errors.New("redis down")}, logger
-	})
-	assert.Equal(t, http.StatusOK, serve(r.Handler(c.handle), http.MethodPost, q, body).Code)
-	assert.Equal(t, int32(1), c.calls.Load())
-	assert.Contains(t, logs.String(), "releasing a dedup key: redis down")
+	for _, tc := range []struct {
+		name string
+		d    failingDedup
+		fail bool
+		log  string
+	}{
+		{"acquire", failingDedup{acquireErr: errors.New("redis down")}, false, "handling the push without deduplication: redis down"},
+		{"complete", failingDedup{completeErr: errors.New("redis down")}, false, "recording the answer: redis down"},
+		{"release", failingDedup{releaseErr: errors.New("redis down")}, true, "releasing a claim: redis down"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs.Reset()
+			r := newReceiver(t, false, hostileNow, func(c *Config) { c.Dedup, c.Logger = tc.d, logger })
+			c := counter{}
+			if tc.fail {
+				c.err = errors.New("fn fails")
+			}
+			w := serve(r.Handler(c.handle), http.MethodPost, q, body)
+			if tc.fail {
+				assert.Equal(t, http.StatusInternalServerError, w.Code)
+			} else {
+				assert.Equal(t, http.StatusOK, w.Code)
+				assert.Equal(t, "success", w.Body.String())
+			}
+			assert.Equal(t, int32(1), c.calls.Load())
+			assert.Contains(t, logs.String(), tc.log)
+		})
+	}
 }
 
 func TestHandlerLogs(t *testing.T) {

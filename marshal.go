@@ -13,7 +13,8 @@ import (
 //
 // [Parse] of the result returns a value equal to m. A message Marshal cannot
 // write faithfully is [ErrInvalidMessage]: a nil message, a MsgType (or
-// Event) that does not match m's type, or a string the format cannot carry
+// Event) that does not match m's type, a negative CreateTime, a MsgID that
+// is not decimal digits of a uint64, or a string the format cannot carry
 // (invalid UTF-8; for XML also control characters other than tab, newline
 // and carriage return, and U+FFFE and U+FFFF). A format other than FormatXML
 // and FormatJSON is [ErrUnknownFormat].
@@ -32,6 +33,8 @@ func Marshal(m Message, f Format) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %T is not a type of this package", ErrInvalidMessage, m)
 	case h.MsgType != k.msgType:
 		return nil, fmt.Errorf("%w: %T needs MsgType %q, not %q", ErrInvalidMessage, m, k.msgType, h.MsgType)
+	case h.CreateTime < 0:
+		return nil, fmt.Errorf("%w: a negative CreateTime", ErrInvalidMessage)
 	}
 	e := encoder{format: f}
 	e.open()
@@ -48,6 +51,9 @@ func Marshal(m Message, f Format) ([]byte, error) {
 			}
 			e.str(fieldNames[fd], v)
 		case fMsgID:
+			if v != "" && !validMsgID(v) {
+				return nil, fmt.Errorf("%w: MsgID is not decimal digits of a uint64", ErrInvalidMessage)
+			}
 			e.msgID(v)
 		default:
 			e.str(fieldNames[fd], v)

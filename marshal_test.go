@@ -69,9 +69,9 @@ func TestMarshalEncoding(t *testing.T) {
 		},
 		{
 			name: "JSON escapes the fewest characters",
-			m:    &Text{Header: Header{MsgType: "text", CreateTime: -5}, Content: "\"\\\t\x01\x1f</>&\u2028é", MsgID: "0"},
+			m:    &Text{Header: Header{MsgType: "text", CreateTime: 5}, Content: "\"\\\t\x01\x1f</>&\u2028é", MsgID: "0"},
 			xml:  "", // XML cannot carry \x01
-			json: `{"ToUserName":"","FromUserName":"","CreateTime":-5,"MsgType":"text","Content":"\"\\\t\u0001\u001f</>&` + "\u2028é" + `","MsgId":0}`,
+			json: `{"ToUserName":"","FromUserName":"","CreateTime":5,"MsgType":"text","Content":"\"\\\t\u0001\u001f</>&` + "\u2028é" + `","MsgId":0}`,
 		},
 		{
 			name: "MsgID that is not a canonical integer is a string",
@@ -143,6 +143,9 @@ func TestMarshalErrors(t *testing.T) {
 		{"control character in XML", &Text{Header: Header{MsgType: "text"}, Content: "\x01"}, FormatXML, ErrInvalidMessage},
 		{"U+FFFE in XML", &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, Title: "\uFFFE"}, FormatXML, ErrInvalidMessage},
 		{"control character in a non-canonical XML MsgId", &Text{Header: Header{MsgType: "text"}, MsgID: "\x02"}, FormatXML, ErrInvalidMessage},
+		{"MsgID not digits", &Image{Header: Header{MsgType: "image"}, MsgID: "-5"}, FormatJSON, ErrInvalidMessage},
+		{"MsgID past 64 bits", &Text{Header: Header{MsgType: "text"}, MsgID: "18446744073709551616"}, FormatXML, ErrInvalidMessage},
+		{"negative CreateTime", &Text{Header: Header{MsgType: "text", CreateTime: -1}}, FormatJSON, ErrInvalidMessage},
 		{"Unknown with no Raw", &Unknown{Header: Header{MsgType: "x"}, Format: FormatJSON}, FormatJSON, ErrInvalidMessage},
 		{"Unknown in the other format", &Unknown{Format: FormatXML, Raw: []byte("<xml/>")}, FormatJSON, ErrInvalidMessage},
 		{"format zero", &Text{Header: Header{MsgType: "text"}}, 0, ErrUnknownFormat},

@@ -91,6 +91,9 @@ type MiniProgramPage struct {
 // never breaks a backend; Raw holds the whole body for the caller to decode.
 type Unknown struct {
 	Header
+	// MsgID is the MsgId field, if the push has one (a voice or video
+	// message, say), kept as the exact decimal text.
+	MsgID string
 	// Event is the Event field, if the push has one ("debug_demo", ...).
 	Event string
 	// Format is the format the push came in.

@@ -152,21 +152,22 @@ var inlineCases = []struct {
 		want: &Text{Header: Header{MsgType: "text"}},
 	},
 	{
-		name: "MsgId beyond 64 bits and CreateTime as a string",
-		xml:  `<xml><CreateTime>-1</CreateTime><MsgType>text</MsgType><MsgId>123456789012345678901234567890</MsgId></xml>`,
-		json: `{"CreateTime":"-1","MsgType":"text","MsgId":123456789012345678901234567890}`,
-		want: &Text{Header: Header{CreateTime: -1, MsgType: "text"}, MsgID: "123456789012345678901234567890"},
+		name: "MsgId up to 2^64-1 and CreateTime as a string",
+		xml:  `<xml><CreateTime>1714037059</CreateTime><MsgType>text</MsgType><MsgId>18446744073709551615</MsgId></xml>`,
+		json: `{"CreateTime":"1714037059","MsgType":"text","MsgId":18446744073709551615}`,
+		want: &Text{Header: Header{CreateTime: 1714037059, MsgType: "text"}, MsgID: "18446744073709551615"},
 	},
 	{
-		name: "MsgId keeps non-decimal text as sent",
-		xml:  `<xml><MsgType>text</MsgType><MsgId> 0x1F </MsgId></xml>`,
-		json: `{"MsgType":"text","MsgId":" 0x1F "}`,
-		want: &Text{Header: Header{MsgType: "text"}, MsgID: " 0x1F "},
+		name: "MsgId keeps its digits exactly, leading zeros too",
+		xml:  `<xml><MsgType>text</MsgType><MsgId>007</MsgId></xml>`,
+		json: `{"MsgType":"text","MsgId":"007"}`,
+		want: &Text{Header: Header{MsgType: "text"}, MsgID: "007"},
 	},
 	{
-		name: "JSON number forms of MsgId kept exactly",
-		json: `{"MsgType":"text","MsgId":-1.5e+3}`,
-		want: &Text{Header: Header{MsgType: "text"}, MsgID: "-1.5e+3"},
+		name: "an unknown kind keeps its MsgId",
+		xml:  `<xml><MsgType>voice</MsgType><MsgId>6054768590064713728</MsgId></xml>`,
+		json: `{"MsgType":"voice","MsgId":6054768590064713728}`,
+		want: &Unknown{Header: Header{MsgType: "voice"}, MsgID: "6054768590064713728"},
 	},
 	{
 		name: "escapes, entities and split CDATA",
@@ -181,8 +182,8 @@ var inlineCases = []struct {
 		want: &Text{Header: Header{MsgType: "text"}, Content: "😀\uFFFD"},
 	},
 	{
-		name: "XML line ends are normalised, comments and attributes ignored",
-		xml:  "<?xml version=\"1.0\"?>\n<!-- pushed --><!DOCTYPE xml>\n<xml a=\"1\"><MsgType id=\"x\">te<!-- c -->xt</MsgType><Content>a\r\nb\rc</Content></xml>",
+		name: "XML line ends are normalised; a prolog, comments between elements and attributes ignored",
+		xml:  "<?xml version=\"1.0\"?>\n<!-- pushed --><!DOCTYPE xml>\n<xml a=\"1\"><!-- c --><MsgType id=\"x\">text</MsgType><Content>a\r\nb\rc</Content></xml>",
 		want: &Text{Header: Header{MsgType: "text"}, Content: "a\nb\nc"},
 	},
 	{
@@ -204,7 +205,7 @@ var inlineCases = []struct {
 	{
 		name: "an unknown kind may hold anything in the typed kinds' fields",
 		xml:  `<xml><MsgType>event</MsgType><Event>wxa_media_check</Event><Title><t/></Title></xml>`,
-		json: `{"MsgType":"event","Event":"wxa_media_check","Title":{"t":1},"MsgId":[1]}`,
+		json: `{"MsgType":"event","Event":"wxa_media_check","Title":{"t":1},"SessionFrom":[1]}`,
 		want: &Unknown{Header: Header{MsgType: "event"}, Event: "wxa_media_check"},
 	},
 	{
@@ -353,6 +354,28 @@ var badCases = []struct {
 	{"JSON CreateTime string not a number", `{"MsgType":"text","CreateTime":"soon"}`, FormatJSON, ErrMalformed, nil},
 	{"JSON CreateTime overflow", `{"MsgType":"text","CreateTime":99999999999999999999}`, FormatJSON, ErrMalformed, nil},
 	{"JSON CreateTime boolean", `{"MsgType":"text","CreateTime":true}`, FormatJSON, ErrMalformed, nil},
+
+	// Values are plain: markup inside a known element, and numbers with a
+	// sign, a fraction, an exponent, or past 64 bits, are refused.
+	{"XML directive in Content", `<xml><MsgType>text</MsgType><Content>a<!DOCTYPE x>b</Content></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML broken CDATA in Content", "<xml><MsgType>text</MsgType><Content><!\x00[CDATA[hello]]></Content></xml>", FormatXML, ErrMalformed, nil},
+	{"XML comment in Content", `<xml><MsgType>text</MsgType><Content>a<!-- c -->b</Content></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML processing instruction in MsgType", `<xml><MsgType>te<?pi x?>xt</MsgType></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML CreateTime with a plus", `<xml><MsgType>text</MsgType><CreateTime>+1</CreateTime></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML CreateTime negative", `<xml><MsgType>text</MsgType><CreateTime>-1</CreateTime></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML MsgId with a sign", `<xml><MsgType>text</MsgType><MsgId>+1</MsgId></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML MsgId not a number", `<xml><MsgType>image</MsgType><MsgId>abc</MsgId></xml>`, FormatXML, ErrMalformed, nil},
+	{"XML MsgId of an unknown kind", `<xml><MsgType>voice</MsgType><MsgId>1.5</MsgId></xml>`, FormatXML, ErrMalformed, nil},
+	{"JSON CreateTime with a leading space", `{"MsgType":"text","CreateTime":" 1"}`, FormatJSON, ErrMalformed, nil},
+	{"JSON CreateTime string with a plus", `{"MsgType":"text","CreateTime":"+1"}`, FormatJSON, ErrMalformed, nil},
+	{"JSON CreateTime negative", `{"MsgType":"text","CreateTime":-1}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId exponent", `{"MsgType":"text","MsgId":1e400}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId fraction", `{"MsgType":"text","MsgId":-1.5e-7}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId past 64 bits", `{"MsgType":"text","MsgId":18446744073709551616}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId a megabyte of digits", `{"MsgType":"text","MsgId":` + strings.Repeat("9", 1<<20) + `}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId string not a number", `{"MsgType":"miniprogrampage","MsgId":"12a"}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId of an unknown kind", `{"MsgType":"video","MsgId":-3}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId of an unknown kind, wrong type", `{"MsgType":"video","MsgId":[1]}`, FormatJSON, ErrMalformed, nil},
 }
 
 func TestParseBad(t *testing.T) {
@@ -396,7 +419,7 @@ func TestParseErrorChain(t *testing.T) {
 
 	_, err = Parse([]byte(`{"MsgType":"text","CreateTime":"` + strings.Repeat("9", 5000) + `"}`))
 	require.ErrorIs(t, err, ErrMalformed)
-	assert.Equal(t, "csmsg: malformed body: CreateTime is not an integer: value out of range", err.Error())
+	assert.Equal(t, "csmsg: malformed body: CreateTime is not decimal digits of an int64", err.Error())
 
 	_, err = Parse([]byte(`{"MsgType":"text","Content":5}`))
 	assert.Equal(t, "csmsg: malformed body: Content does not hold a text value", err.Error())

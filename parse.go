@@ -2,9 +2,8 @@ package csmsg
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 )
 
@@ -245,8 +244,13 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: fs.val(fMsgType)}
 	event := fs.val(fEvent)
 	k := kindFor(h.MsgType, event)
+	if k == nil || k.mask.has(fMsgID) {
+		if err := checkMsgID(fs); err != nil {
+			return nil, err
+		}
+	}
 	if k == nil {
-		return &Unknown{Header: h, Event: event, Format: format, Raw: bytes.Clone(body)}, nil
+		return &Unknown{Header: h, MsgID: fs.val(fMsgID), Event: event, Format: format, Raw: bytes.Clone(body)}, nil
 	}
 	if err := fs.check(k.mask); err != nil {
 		return nil, err
@@ -258,30 +262,55 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 	return k.make(h, kv), nil
 }
 
-// parseCreateTime reads CreateTime: "" is 0, anything else must be a decimal
-// int64.
+// parseCreateTime reads CreateTime: "" is 0, anything else must be decimal
+// digits (no sign) of an int64.
 func parseCreateTime(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if len(s) <= 18 { // the common case: digits that cannot overflow
-		var n int64
-		for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
-			n = n*10 + int64(s[i]-'0')
-			if i == len(s)-1 {
-				return n, nil
-			}
-		}
+	n, ok := parseDigits(s, math.MaxInt64)
+	if !ok {
+		return 0, fmt.Errorf("%w: CreateTime is not decimal digits of an int64", ErrMalformed)
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		var ne *strconv.NumError
-		if errors.As(err, &ne) {
-			err = ne.Err // the NumError would quote the whole value
-		}
-		return 0, fmt.Errorf("%w: CreateTime is not an integer: %w", ErrMalformed, err)
+	return int64(n), nil
+}
+
+// checkMsgID checks MsgId: absent, or decimal digits (no sign, fraction or
+// exponent) of a uint64, whether a JSON number or a string.
+func checkMsgID(fs *fields) error {
+	if err := fs.check(1 << fMsgID); err != nil {
+		return err
 	}
-	return n, nil
+	if s := fs.val(fMsgID); s != "" && !validMsgID(s) {
+		return fmt.Errorf("%w: MsgId is not decimal digits of a uint64", ErrMalformed)
+	}
+	return nil
+}
+
+// validMsgID reports whether s is decimal digits of a uint64.
+func validMsgID(s string) bool {
+	_, ok := parseDigits(s, math.MaxUint64)
+	return ok
+}
+
+// parseDigits reads s, one or more decimal digits and nothing else, as a
+// number no larger than max.
+func parseDigits(s string, max uint64) (uint64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := uint64(s[i] - '0')
+		if d > 9 {
+			return 0, false
+		}
+		if i >= 18 && n > (max-d)/10 { // 18 digits cannot overflow
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 // malformed wraps a decoder's error beneath ErrMalformed.

@@ -1,6 +1,7 @@
 package csmsg
 
 import (
+	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -170,6 +171,10 @@ func (r *Receiver) VerifyURL(query url.Values) (echostr string, err error) {
 // parsed. The plaintext fields of a compatible-mode body are ignored, since
 // nothing signs them.
 //
+// Before the signature is verified, a push costs one pass of the scanner
+// over the envelope and nothing more: an envelope other than the flat body
+// WeChat sends is [ErrMalformed] without the reference decoders' work.
+//
 // The errors match [ErrBodyTooLarge], [ErrInvalidSignature], [ErrExpired],
 // [ErrDecrypt], [ErrAppIDMismatch], or those of [Parse].
 func (r *Receiver) Parse(query url.Values, body []byte) (Message, error) {
@@ -177,26 +182,46 @@ func (r *Receiver) Parse(query url.Values, body []byte) (Message, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
 	}
 	if r.key == nil {
-		return r.parsePlaintext(query, body)
+		if err := r.checkSignature(query, "signature", nil); err != nil {
+			return nil, err
+		}
+		return r.parsePlaintext(body)
 	}
 	return r.parseEncrypted(query, body)
 }
 
 // ParseRequest is [Receiver.Parse] of an *http.Request. It reads at most
-// MaxBodyBytes of the body; a longer one is [ErrBodyTooLarge].
+// MaxBodyBytes of the body; a longer one is [ErrBodyTooLarge]. In plaintext
+// mode it checks the query's signature before it reads the body at all.
 func (r *Receiver) ParseRequest(req *http.Request) (Message, error) {
-	body, err := r.readBody(req)
-	if err != nil {
-		return nil, err
-	}
-	return r.Parse(req.URL.Query(), body)
+	msg, _, err := r.parseRequest(req)
+	return msg, err
 }
 
-// parsePlaintext checks the query's signature and parses the body.
-func (r *Receiver) parsePlaintext(query url.Values, body []byte) (Message, error) {
-	if err := r.checkSignature(query, "signature", nil); err != nil {
-		return nil, err
+// parseRequest verifies, reads and parses a push request, in the order
+// that costs an unauthenticated sender least, and returns the body too.
+func (r *Receiver) parseRequest(req *http.Request) (Message, []byte, error) {
+	query := req.URL.Query()
+	if r.key == nil {
+		if err := r.checkSignature(query, "signature", nil); err != nil {
+			return nil, nil, err
+		}
 	}
+	body, err := r.readBody(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	var msg Message
+	if r.key == nil {
+		msg, err = r.parsePlaintext(body)
+	} else {
+		msg, err = r.parseEncrypted(query, body)
+	}
+	return msg, body, err
+}
+
+// parsePlaintext parses the body of a push whose query is verified.
+func (r *Receiver) parsePlaintext(body []byte) (Message, error) {
 	msg, err := Parse(body)
 	if errors.Is(err, ErrEncrypted) {
 		err = fmt.Errorf("%w: set Config.EncodingAESKey to receive compatible and safe mode pushes", ErrEncrypted)
@@ -227,7 +252,8 @@ func (r *Receiver) parseEncrypted(query url.Values, body []byte) (Message, error
 	return Parse(plain)
 }
 
-// readBody reads req's body, up to MaxBodyBytes.
+// readBody reads req's body, up to MaxBodyBytes, into a buffer of the
+// declared length when there is one.
 func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if req.ContentLength > r.maxBody {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
@@ -235,14 +261,17 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil {
 		return nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, r.maxBody+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if req.ContentLength > 0 {
+		buf.Grow(int(req.ContentLength) + 1) // +1: the read that sees the end
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(req.Body, r.maxBody+1)); err != nil {
 		return nil, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
 	}
-	if int64(len(body)) > r.maxBody {
+	if int64(buf.Len()) > r.maxBody {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
 	}
-	return body, nil
+	return buf.Bytes(), nil
 }
 
 // queryParam returns the one non-empty value of a signed query parameter.
@@ -292,26 +321,22 @@ func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []b
 	return nil
 }
 
-// readEnvelope reads the Encrypt value of a push body. The value is a slice
-// of body when the scanner finds it there as is.
+// readEnvelope reads the Encrypt value of a push body, before anything is
+// verified, with the scanner alone: WeChat's envelope is flat, and what the
+// scanner does not take (comments, a prolog, deep nesting, any syntax
+// error) is ErrMalformed, not work for the reference decoders. The value
+// is a slice of body when the scanner finds it there as is.
 func readEnvelope(body []byte) (encrypt []byte, err error) {
 	f, err := sniff(body)
 	if err != nil {
 		return nil, err
 	}
 	var fs fields
-	if scan(f, body, &fs) {
-		if fs.bad.has(fEncrypt) {
-			return nil, badField(fEncrypt)
-		}
-		return fs.raw(fEncrypt, body, f), nil
+	if !scan(f, body, &fs) {
+		return nil, fmt.Errorf("%w: not the flat %v envelope WeChat sends", ErrMalformed, f)
 	}
-	v, err := decodeReference(f, body)
-	if err == nil && v.bad.has(fEncrypt) {
-		err = badField(fEncrypt)
+	if fs.bad.has(fEncrypt) {
+		return nil, badField(fEncrypt)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return []byte(v.val[fEncrypt]), nil
+	return fs.raw(fEncrypt, body, f), nil
 }

@@ -16,6 +16,7 @@ var (
 	errXMLText      = errors.New("text outside an element")
 	errXMLTrailing  = errors.New("data after the root element")
 	errXMLNoElement = errors.New("no root element")
+	errXMLMarkup    = errors.New("markup other than an element inside a known element")
 )
 
 // decodeXML is the reference XML decoder, built on encoding/xml: it defines
@@ -107,7 +108,8 @@ func xmlEpilog(d *xml.Decoder) error {
 
 // xmlValue reads the content of the element just started, up to its end
 // element: the concatenated character data (text and CDATA), and whether an
-// element was nested inside.
+// element was nested inside. A comment, a processing instruction or a
+// directive inside is an error: a value is text.
 func xmlValue(d *xml.Decoder) (val string, nested bool, err error) {
 	var sb strings.Builder
 	for {
@@ -125,6 +127,8 @@ func xmlValue(d *xml.Decoder) (val string, nested bool, err error) {
 			}
 		case xml.EndElement:
 			return sb.String(), nested, nil
+		default: // a comment, a processing instruction, a directive
+			return "", false, errXMLMarkup
 		}
 	}
 }

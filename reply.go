@@ -52,7 +52,39 @@ const (
 // without one nonce at a receiver with a key [ErrInvalidSignature], and a
 // reply that cannot be written [ErrInvalidMessage].
 func (r *Receiver) EncodeReply(query url.Values, body []byte, reply *Reply) (out []byte, contentType string, err error) {
+	answer, err := r.encodeReply(body, reply)
+	if err != nil {
+		return nil, "", err
+	}
+	return r.wrapAnswer(query, body, answer)
+}
+
+// encodeReply writes reply in the format of the push body, with CreateTime
+// from the receiver's clock: the answer a dedup store keeps. A nil reply is
+// a nil answer, "success".
+func (r *Receiver) encodeReply(body []byte, reply *Reply) ([]byte, error) {
 	if reply == nil {
+		return nil, nil
+	}
+	f, err := sniff(body)
+	if err != nil {
+		return nil, err
+	}
+	e := encoder{format: f}
+	e.open()
+	e.str(fieldNames[fToUserName], reply.toUser)
+	e.str(fieldNames[fFromUserName], reply.fromUser)
+	e.int(fieldNames[fCreateTime], r.now().Unix())
+	e.str(fieldNames[fMsgType], reply.msgType)
+	e.close()
+	return e.buf, e.err
+}
+
+// wrapAnswer returns what answers the push of query and body with answer,
+// an encoded reply or nil for "success": in compatible and safe mode the
+// reply is encrypted and signed for this request's nonce.
+func (r *Receiver) wrapAnswer(query url.Values, body, answer []byte) (out []byte, contentType string, err error) {
+	if answer == nil {
 		return []byte("success"), contentTypeText, nil
 	}
 	f, err := sniff(body)
@@ -63,29 +95,18 @@ func (r *Receiver) EncodeReply(query url.Values, body []byte, reply *Reply) (out
 	if f == FormatXML {
 		contentType = contentTypeXML
 	}
-	now := r.now().Unix()
-	e := encoder{format: f}
-	e.open()
-	e.str(fieldNames[fToUserName], reply.toUser)
-	e.str(fieldNames[fFromUserName], reply.fromUser)
-	e.int(fieldNames[fCreateTime], now)
-	e.str(fieldNames[fMsgType], reply.msgType)
-	e.close()
-	if e.err != nil {
-		return nil, "", e.err
-	}
 	if r.key == nil {
-		return e.buf, contentType, nil
+		return answer, contentType, nil
 	}
 	nonce, err := queryParam(query, "nonce")
 	if err != nil {
 		return nil, "", err
 	}
-	encrypt, err := r.Encrypt(e.buf)
+	encrypt, err := r.Encrypt(answer)
 	if err != nil {
 		return nil, "", err
 	}
-	timestamp := strconv.FormatInt(now, 10)
+	timestamp := strconv.FormatInt(r.now().Unix(), 10)
 	env := encoder{format: f}
 	env.open()
 	env.str("Encrypt", encrypt)
