@@ -82,10 +82,18 @@
 // signed in compatible and safe mode, or "success".
 //
 // WeChat waits 5 seconds for an answer, then retries, three attempts in all.
-// The Handler deduplicates the retries (see [Deduper] and [DedupKey]): a push
-// that was handled is answered "success" without calling the HandlerFunc
-// again, and a retry that arrives while the first attempt runs waits for its
-// outcome. A HandlerFunc that fails answers 500, so that WeChat retries.
+// The Handler handles each push once (see [Deduper] and [DedupKey]): a retry
+// of a push that was handled gets the first attempt's answer without
+// calling the HandlerFunc again, and a retry that arrives while the first
+// attempt runs waits for its answer. A HandlerFunc that fails answers 500,
+// so that WeChat retries. [MemoryDedup] serves one instance; the redisdedup
+// module shares the record between instances on Redis.
+//
+// Serve the Handler with timeouts, since WeChat's requests are small and
+// quick and a client that trickles its body would otherwise hold a
+// connection: ReadHeaderTimeout 2s, ReadTimeout 5s, WriteTimeout 10s (the
+// HandlerFunc, and a retry waiting for it), IdleTimeout 60s, as the
+// Receiver.Handler example does.
 //
 // # Replying
 //
@@ -111,6 +119,12 @@
 //     refused rather than trusted, and the unsigned plaintext fields of a
 //     compatible-mode body are ignored;
 //   - the size of the body (Config.MaxBodyBytes, 1 MiB unless set).
+//
+// Nothing costs an unauthenticated sender more than reading its bounded
+// body and one pass of the scanner: in plaintext mode the query's signature
+// is checked before the body is read (and a bad one closes the connection),
+// and in compatible and safe mode the envelope is read by the scanner
+// alone, an envelope it does not take being refused outright.
 //
 // Decryption is strict: whole AES blocks, PKCS#7 padding of 1 to 32 bytes
 // with every pad byte checked, a msg_len within the payload, and the

@@ -152,7 +152,17 @@ func ExampleReceiver_Handler() {
 		}
 		return nil, nil // "success"
 	}))
-	log.Fatal(http.ListenAndServe(":8080", nil))
+	// WeChat waits 5 seconds for an answer, so a request never needs more
+	// than a few: the timeouts stop a client that trickles its body or
+	// never finishes from holding a connection.
+	srv := &http.Server{
+		Addr:              ":8080",
+		ReadHeaderTimeout: 2 * time.Second,  // the headers, promptly
+		ReadTimeout:       5 * time.Second,  // the whole request, body included
+		WriteTimeout:      10 * time.Second, // the HandlerFunc, and a retry waiting for it
+		IdleTimeout:       60 * time.Second, // keep-alive between WeChat's pushes
+	}
+	log.Fatal(srv.ListenAndServe())
 }
 
 // With gin, echo, chi or any other framework: Parse the push, then answer

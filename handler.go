@@ -100,6 +100,9 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// dedupRenewInterval is DedupRenewInterval, which tests shorten.
+var dedupRenewInterval = DedupRenewInterval
+
 var (
 	errWaiting    = errors.New("csmsg: waiting for an earlier attempt at the push")
 	errDedupStore = errors.New("csmsg: the dedup store failed")
@@ -125,7 +128,7 @@ func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (s
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(DedupRenewInterval)
+		tick := time.NewTicker(dedupRenewInterval)
 		defer tick.Stop()
 		for {
 			select {

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -331,4 +334,135 @@ func TestHandlerLogs(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&global, nil)))
 	serve(quiet.Handler(nil), http.MethodPost, url.Values{}, nil)
 	assert.Empty(t, global.String())
+}
+
+// TestHandlerRetryGetsTheAnswer: fn is slow and returns Transfer; WeChat's
+// retries, one while fn runs and one after, get the Transfer too, each
+// encrypted for its own nonce, and fn runs once.
+func TestHandlerRetryGetsTheAnswer(t *testing.T) {
+	for _, mode := range []Mode{ModePlaintext, ModeSafe} {
+		t.Run(mode.String(), func(t *testing.T) {
+			r := newReceiver(t, mode == ModeSafe, hostileNow, nil)
+			started, proceed := make(chan struct{}), make(chan struct{})
+			var calls atomic.Int32
+			h := r.Handler(func(_ context.Context, m Message) (*Reply, error) {
+				calls.Add(1)
+				close(started)
+				<-proceed // "6 seconds"
+				return Transfer(m), nil
+			})
+			q1, body1 := textPush(t, r, ".xml", mode)
+			first := make(chan *httptest.ResponseRecorder)
+			go func() { first <- serve(h, http.MethodPost, q1, body1) }()
+			<-started
+
+			q2, body2 := textPush(t, r, ".xml", mode) // the retry, signed anew
+			second := make(chan *httptest.ResponseRecorder)
+			go func() { second <- serve(h, http.MethodPost, q2, body2) }()
+			close(proceed)
+
+			q3, body3 := textPush(t, r, ".xml", mode)
+			for _, a := range []struct {
+				q url.Values
+				w *httptest.ResponseRecorder
+			}{{q1, <-first}, {q2, <-second}, {q3, serve(h, http.MethodPost, q3, body3)}} {
+				require.Equal(t, http.StatusOK, a.w.Code)
+				checkTransfer(t, r, a.q, ".xml", mode, transferXML, a.w.Body.Bytes())
+			}
+			assert.Equal(t, int32(1), calls.Load())
+		})
+	}
+}
+
+// TestHandlerKeepsTheClaimAlive: while fn runs, the Handler extends its
+// claim, so a claim outlives a slow fn however short the store's lease.
+func TestHandlerKeepsTheClaimAlive(t *testing.T) {
+	defer func(d time.Duration) { dedupRenewInterval = d }(dedupRenewInterval)
+	dedupRenewInterval = 5 * time.Millisecond
+	d := &countingDedup{Deduper: &MemoryDedup{}}
+	r := newReceiver(t, false, hostileNow, func(c *Config) { c.Dedup = d })
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		time.Sleep(50 * time.Millisecond)
+		return nil, nil
+	})
+	q, body := textPush(t, r, ".xml", ModePlaintext)
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code)
+	assert.Positive(t, d.extends.Load())
+}
+
+// countingDedup counts Extend calls.
+type countingDedup struct {
+	Deduper
+	extends atomic.Int32
+}
+
+func (d *countingDedup) Extend(ctx context.Context, key, owner string) error {
+	d.extends.Add(1)
+	return d.Deduper.Extend(ctx, key, owner)
+}
+
+// unreadable is a request body that must not be read.
+type unreadable struct{ t *testing.T }
+
+func (u unreadable) Read([]byte) (int, error) {
+	u.t.Error("the body of an unsigned request was read")
+	return 0, io.EOF
+}
+
+// TestHandlerPlaintextChecksTheQueryFirst: in plaintext mode a bad
+// signature is answered 401 before the body is read, and the connection
+// is closed rather than drained.
+func TestHandlerPlaintextChecksTheQueryFirst(t *testing.T) {
+	r := newReceiver(t, false, hostileNow, nil)
+	q := plainQuery(hostileNow)
+	q.Set("signature", strings.Repeat("0", 40))
+	req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), unreadable{t})
+	req.ContentLength = 1 << 20
+	w := httptest.NewRecorder()
+	r.Handler(nil).ServeHTTP(w, req)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, "close", w.Header().Get("Connection"))
+
+	req = httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), unreadable{t})
+	_, err := r.ParseRequest(req)
+	require.ErrorIs(t, err, ErrInvalidSignature)
+}
+
+// TestUnsignedFloodIsCheap: before the signature is verified, a hostile
+// envelope costs the reading of its bounded body and one scanner pass,
+// never the reference decoders' work.
+func TestUnsignedFloodIsCheap(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation figures differ under -race")
+	}
+	flood := map[string]string{
+		"XML": "<!--c--><xml><Encrypt>AAAA</Encrypt>" + strings.Repeat("<a/>", 262000) + "</xml>",
+		"JSON": `{"Encrypt":"AAAA","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `,"y":"` +
+			strings.Repeat("\\u00e9", 170000) + `"}`,
+	}
+	r := newReceiver(t, true, hostileNow, func(c *Config) { c.MaxBodyBytes = 2 << 20 })
+	h := r.Handler(nil)
+	for name, body := range flood {
+		t.Run(name, func(t *testing.T) {
+			q, _ := safeEnvelope("AAAA", hostileNow)
+			q.Set("msg_signature", strings.Repeat("0", 40))
+			send := func() int {
+				req := httptest.NewRequest(http.MethodPost, "/wechat?"+q.Encode(), strings.NewReader(body))
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				return w.Code
+			}
+			assert.Contains(t, []int{http.StatusBadRequest, http.StatusUnauthorized}, send())
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			const n = 5
+			for i := 0; i < n; i++ {
+				send()
+			}
+			runtime.ReadMemStats(&after)
+			perRequest := (after.TotalAlloc - before.TotalAlloc) / n
+			assert.Less(t, perRequest, uint64(3*len(body)), "bytes allocated for a %d-byte body", len(body))
+		})
+	}
 }
