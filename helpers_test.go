@@ -33,9 +33,15 @@ func at(unix int64) func() time.Time {
 }
 
 // countingReader is a deterministic stand-in for crypto/rand: 0, 1, 2, ...
-type countingReader struct{ n byte }
+// Like crypto/rand, it is safe for concurrent use.
+type countingReader struct {
+	mu sync.Mutex
+	n  byte
+}
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for i := range p {
 		p[i] = c.n
 		c.n++

@@ -51,7 +51,8 @@ type Config struct {
 	Now func() time.Time
 
 	// Rand supplies the 16 random bytes of each encryption; nil means
-	// crypto/rand. Tests set it to reproduce a ciphertext.
+	// crypto/rand. Tests set it to reproduce a ciphertext. It must be safe
+	// for concurrent use, as the Handler encrypts answers concurrently.
 	Rand io.Reader
 
 	// MaxBodyBytes bounds a push body: 0 means DefaultMaxBodyBytes (1 MiB).
