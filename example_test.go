@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgtest"
 )
 
 func ExampleParse() {
@@ -215,3 +216,40 @@ func statusOf(err error) int {
 
 // enqueue stands for handing a message to the backend's own work queue.
 func enqueue(context.Context, *csmsg.Text) error { return nil }
+
+// The GET request WeChat sends when the admin saves the push URL: answer
+// the echostr verbatim once the signature checks out.
+func ExampleReceiver_VerifyURL() {
+	cfg := csmsg.Config{Token: "token"}
+	r, err := csmsg.NewReceiver(cfg)
+	if err != nil {
+		panic(err)
+	}
+	query, err := csmsgtest.VerifyURL(cfg, "4375120948345356249")
+	if err != nil {
+		panic(err)
+	}
+	echostr, err := r.VerifyURL(query)
+	fmt.Println(echostr, err)
+
+	query.Set("signature", "0000000000000000000000000000000000000000")
+	_, err = r.VerifyURL(query)
+	fmt.Println(err)
+	// Output:
+	// 4375120948345356249 <nil>
+	// csmsg: invalid signature: signature does not match
+}
+
+// A message's key is its MsgId; a push without one is keyed by its whole
+// content, so two that differ are never taken for retries of each other.
+func ExampleDedupKey() {
+	text, _ := csmsg.Parse([]byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"text","Content":"hi","MsgId":6054768590064713728}`))
+	fmt.Println(csmsg.DedupKey(text))
+
+	a, _ := csmsg.Parse([]byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"event","Event":"wxa_media_check","trace_id":"1"}`))
+	b, _ := csmsg.Parse([]byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"event","Event":"wxa_media_check","trace_id":"2"}`))
+	fmt.Println(csmsg.DedupKey(a) != csmsg.DedupKey(b))
+	// Output:
+	// msg|gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|6054768590064713728
+	// true
+}
