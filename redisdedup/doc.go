@@ -17,6 +17,8 @@
 //		ReadTimeout:           500 * time.Millisecond,
 //		WriteTimeout:          500 * time.Millisecond,
 //		ContextTimeoutEnabled: true,
+//		MaxRetries:            1,
+//		DialerRetries:         1,
 //	})
 //	r, err := csmsg.NewReceiver(csmsg.Config{
 //		Token:  token,
@@ -27,8 +29,10 @@
 // Any go-redis UniversalClient works: a single node, Sentinel
 // (redis.NewFailoverClient) or a Cluster (redis.NewClusterClient). Each
 // operation touches one key, so no hash tags are needed. Keep the client's
-// timeouts well under WeChat's 5 seconds, as above: a Redis that hangs
-// delays every push by as much.
+// timeouts and retries well under WeChat's 5 seconds, as above: a Redis
+// that hangs or is down delays every push by as much. With go-redis's
+// default retries (three, each dialing five times) a push waits about 2
+// seconds for a stopped Redis; with the settings above about 0.2 s.
 //
 // # Keys
 //

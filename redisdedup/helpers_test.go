@@ -43,6 +43,8 @@ func newClient(t testing.TB, addr string) *redis.Client {
 		ReadTimeout:           500 * time.Millisecond,
 		WriteTimeout:          500 * time.Millisecond,
 		ContextTimeoutEnabled: true,
+		MaxRetries:            1,
+		DialerRetries:         1,
 	})
 	t.Cleanup(func() { c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
