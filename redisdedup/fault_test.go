@@ -27,10 +27,10 @@ func rawRequest(p *csmsgtest.Push, length int) string {
 		p.Query.Encode(), length)
 }
 
-// settle waits up to 5 seconds for the goroutines to fall back to at most
+// settle waits up to 2 seconds for the goroutines to fall back to at most
 // limit and returns how many there are.
 func settle(limit int) int {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(2 * time.Second)
 	for {
 		n := runtime.NumGoroutine()
 		if n <= limit || time.Now().After(deadline) {
@@ -63,7 +63,7 @@ func TestClientDisconnectsMidBody(t *testing.T) {
 				require.NoError(t, err)
 				conn.Close()
 			}
-			after := settle(before + 2)
+			after := settle(before)
 			t.Logf("goroutines: %d before, %d after", before, after)
 			assert.LessOrEqual(t, after, before+2, "goroutines: %d before, %d after", before, after)
 			assert.Zero(t, h.calls.Load(), "no half body reaches fn")
@@ -189,7 +189,7 @@ func TestHandlerPanicReleasesClaim(t *testing.T) {
 			assert.Equal(t, int64(2), calls.Load(), "the handled push is not handled again")
 
 			tr.CloseIdleConnections()
-			after := settle(before + 2)
+			after := settle(before)
 			t.Logf("goroutines: %d before, %d after", before, after)
 			assert.LessOrEqual(t, after, before+2, "goroutines: %d before, %d after", before, after)
 		})
