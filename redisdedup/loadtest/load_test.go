@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLoad is the bounded load run: a second per scenario, one instance
+// and (with REDIS_ADDR) two sharing Redis, in each mode and mixed. Nothing
+// is lost, nothing handled twice, nothing answered but the injected
+// failures and the right answers, and the goroutines come back.
+func TestLoad(t *testing.T) {
+	redisAddr := os.Getenv("REDIS_ADDR")
+	sets := [][]csmsgtest.Mode{
+		{csmsgtest.ModePlaintext},
+		{csmsgtest.ModeSafe},
+		{csmsgtest.ModePlaintext, csmsgtest.ModeSafe},
+	}
+	for _, instances := range []int{1, 2} {
+		for _, modes := range sets {
+			cfg := Config{
+				Duration: time.Second, MaxPushes: 20_000, Concurrency: 32,
+				Instances: instances, RedisAddr: redisAddr, Modes: modes,
+				RetryRate: 0.10, FailRate: 0.03, MaxLatency: 20 * time.Millisecond,
+			}
+			t.Run(Name(cfg), func(t *testing.T) {
+				if instances > 1 && redisAddr == "" {
+					t.Skip("set REDIS_ADDR to a redis-server to run these tests; .ci/redis.sh does")
+				}
+				res, err := Run(context.Background(), cfg)
+				require.NoError(t, err)
+				t.Log("\n" + Format(res))
+				assert.Greater(t, res.Pushes, int64(100))
+				assert.Greater(t, res.ConcurrentDup+res.LateDup, int64(0), "some pushes were sent twice")
+				assert.Zero(t, res.Lost, "pushes lost")
+				assert.Zero(t, res.HandledTwice, "pushes handled twice")
+				assert.Zero(t, res.UnexpectedNon200, "non-200 answers beyond the injected failures")
+				assert.Zero(t, res.WrongAnswers, "wrong answers")
+				assert.Zero(t, res.ClientErrors, "requests without an answer")
+				assert.LessOrEqual(t, res.GoroutinesAfter, res.GoroutinesBefore+2, "goroutines back to the start")
+			})
+		}
+	}
+}

@@ -1,0 +1,290 @@
+package redisdedup_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/redisdedup"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// contract is one case of the csmsg.Deduper contract, run against a Store
+// of its own prefix.
+type contract struct {
+	name string
+	opts redisdedup.Options
+	run  func(t *testing.T, s *redisdedup.Store, rdb *redis.Client)
+}
+
+const key = "msg|gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|6054768590064713728"
+
+var ctx = context.Background()
+
+// acquire is Acquire that must not fail.
+func acquire(t *testing.T, s *redisdedup.Store, owner string) ([]byte, bool) {
+	t.Helper()
+	answer, done, err := s.Acquire(ctx, key, owner)
+	require.NoError(t, err)
+	return answer, done
+}
+
+// claimed asserts that owner now holds the claim.
+func claimed(t *testing.T, s *redisdedup.Store, owner string) {
+	t.Helper()
+	answer, done := acquire(t, s, owner)
+	require.False(t, done)
+	require.Nil(t, answer)
+}
+
+var contracts = []contract{
+	{name: "a free key is claimed", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		claimed(t, s, "A")
+		v, err := rdb.Get(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.Equal(t, "cA", v)
+		pttl, err := rdb.PTTL(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.InDelta(t, csmsg.DefaultDedupLease.Seconds(), pttl.Seconds(), 1, "a claim expires after the lease")
+	}},
+	{name: "the holder's own Acquire again keeps its claim", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		claimed(t, s, "A") // a call go-redis retried after a lost reply
+		require.NoError(t, s.Release(ctx, key, "A"))
+	}},
+	{name: "complete with an answer", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", []byte(`<xml><MsgType>transfer_customer_service</MsgType></xml>`)))
+		for _, owner := range []string{"B", "A"} {
+			answer, done := acquire(t, s, owner)
+			assert.True(t, done)
+			assert.Equal(t, `<xml><MsgType>transfer_customer_service</MsgType></xml>`, string(answer))
+		}
+		pttl, err := rdb.PTTL(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.InDelta(t, csmsg.DefaultDedupTTL.Seconds(), pttl.Seconds(), 1, "a handled push expires after the TTL")
+	}},
+	{name: "complete with a nil answer is success", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", nil))
+		answer, done := acquire(t, s, "B")
+		assert.True(t, done)
+		assert.Nil(t, answer)
+	}},
+	{name: "an answer of any bytes is kept exactly", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		all := make([]byte, 256)
+		for i := range all {
+			all[i] = byte(i)
+		}
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", all))
+		answer, done := acquire(t, s, "B")
+		assert.True(t, done)
+		assert.Equal(t, all, answer)
+	}},
+	{name: "complete called twice (a retried call) succeeds once recorded", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", []byte("y")), csmsg.ErrNotOwner)
+	}},
+	{name: "release lets the next attempt claim", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		claimed(t, s, "A")
+		require.NoError(t, s.Release(ctx, key, "A"))
+		n, err := rdb.Exists(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		claimed(t, s, "B")
+	}},
+	{name: "only the holder extends, completes or releases", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		// No claim at all.
+		assert.ErrorIs(t, s.Extend(ctx, key, "A"), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Release(ctx, key, "A"), csmsg.ErrNotOwner)
+		n, err := rdb.Exists(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.Zero(t, n, "a refused Complete records nothing")
+
+		// Another owner's claim.
+		claimed(t, s, "A")
+		for _, err := range []error{
+			s.Extend(ctx, key, "B"),
+			s.Complete(ctx, key, "B", []byte("forged")),
+			s.Release(ctx, key, "B"),
+		} {
+			assert.ErrorIs(t, err, csmsg.ErrNotOwner)
+			assert.Contains(t, err.Error(), "redisdedup: ")
+		}
+		require.NoError(t, s.Extend(ctx, key, "A"))
+
+		// A handled push.
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("answer")))
+		assert.ErrorIs(t, s.Extend(ctx, key, "A"), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Release(ctx, key, "A"), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil), csmsg.ErrNotOwner)
+		answer, done := acquire(t, s, "C")
+		assert.True(t, done)
+		assert.Equal(t, "answer", string(answer))
+	}},
+	{name: "a waiting attempt gets the in-flight attempt's answer", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		go func() {
+			time.Sleep(150 * time.Millisecond)
+			s.Complete(ctx, key, "A", []byte("transfer"))
+		}()
+		start := time.Now()
+		answer, done := acquire(t, s, "B")
+		assert.True(t, done)
+		assert.Equal(t, "transfer", string(answer))
+		assert.GreaterOrEqual(t, time.Since(start), 140*time.Millisecond)
+		assert.Less(t, time.Since(start), 150*time.Millisecond+redisdedup.DefaultMaxPoll+100*time.Millisecond,
+			"it looks again at least every MaxPoll")
+	}},
+	{name: "a waiting attempt claims a released key", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			s.Release(ctx, key, "A")
+		}()
+		claimed(t, s, "B")
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "B", nil))
+	}},
+	{name: "waiting ends with the context", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, done, err := s.Acquire(c, key, "B")
+		assert.False(t, done)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Less(t, time.Since(start), time.Second)
+		require.NoError(t, s.Extend(ctx, key, "A"), "the waiter took nothing")
+	}},
+	{name: "a claim lapses after the lease", opts: redisdedup.Options{Lease: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "crashed")
+		start := time.Now()
+		claimed(t, s, "B")
+		waited := time.Since(start)
+		assert.GreaterOrEqual(t, waited, 250*time.Millisecond)
+		assert.Less(t, waited, 300*time.Millisecond+redisdedup.DefaultMaxPoll, "it looks again when the lease ends")
+		assert.ErrorIs(t, s.Complete(ctx, key, "crashed", []byte("late")), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "B", []byte("B's")))
+		answer, done := acquire(t, s, "C")
+		assert.True(t, done)
+		assert.Equal(t, "B's", string(answer))
+	}},
+	{name: "extending keeps a claim past its lease", opts: redisdedup.Options{Lease: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+		claimed(t, s, "A")
+		for i := 0; i < 6; i++ {
+			time.Sleep(100 * time.Millisecond)
+			require.NoError(t, s.Extend(ctx, key, "A"))
+		}
+		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		_, _, err := s.Acquire(c, key, "B")
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		require.NoError(t, s.Complete(ctx, key, "A", nil))
+	}},
+	{name: "a handled push expires after the TTL", opts: redisdedup.Options{TTL: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
+		_, done := acquire(t, s, "B")
+		require.True(t, done)
+		time.Sleep(400 * time.Millisecond)
+		n, err := rdb.Exists(ctx, s.Key(key)).Result()
+		require.NoError(t, err)
+		assert.Zero(t, n)
+		claimed(t, s, "C")
+	}},
+	{name: "keys are the prefix and the dedup key", opts: redisdedup.Options{Prefix: "csmsgtest:explicit:"}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		assert.Equal(t, "csmsgtest:explicit:"+key, s.Key(key))
+		rdb.Del(ctx, s.Key(key))
+		claimed(t, s, "A")
+		require.NoError(t, s.Release(ctx, key, "A"))
+	}},
+}
+
+func TestContract(t *testing.T) {
+	rdb := sharedClient(t)
+	for _, c := range contracts {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.run(t, newStore(t, rdb, c.opts), rdb)
+		})
+	}
+}
+
+// TestDefaults: the zero Options give the documented prefix.
+func TestDefaults(t *testing.T) {
+	s := redisdedup.New(nil, redisdedup.Options{})
+	assert.Equal(t, "csmsg:dedup:k", s.Key("k"))
+}
+
+// countingHook counts the commands a client sends.
+type countingHook struct{ n atomic.Int64 }
+
+func (h *countingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *countingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// TestWaitingDoesNotHammer counts the commands of an Acquire that waits a
+// second: the pauses double from 20 ms to 200 ms, about ten looks.
+func TestWaitingDoesNotHammer(t *testing.T) {
+	rdb := sharedClient(t)
+	s := newStore(t, rdb, redisdedup.Options{})
+	claimed(t, s, "A")
+
+	waiter := newClient(t, rdb.Options().Addr)
+	hook := &countingHook{}
+	waiter.AddHook(hook)
+	ws := redisdedup.New(waiter, redisdedup.Options{Prefix: s.Key("")})
+	c, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	_, _, err := ws.Acquire(c, key, "B")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	n := hook.n.Load()
+	t.Logf("%d commands in a second of waiting", n)
+	assert.LessOrEqual(t, n, int64(14))
+	assert.GreaterOrEqual(t, n, int64(5))
+}
+
+// TestRedisDown: every operation fails with Redis's error, wrapped, and
+// none of them as ErrNotOwner. (A dial timeout matches
+// context.DeadlineExceeded; the Handler tells a request that gave up apart
+// by its own context, not by the error.)
+func TestRedisDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	s := redisdedup.New(rdb, redisdedup.Options{})
+
+	_, done, err := s.Acquire(ctx, key, "A")
+	assert.False(t, done)
+	for _, err := range []error{err, s.Extend(ctx, key, "A"), s.Complete(ctx, key, "A", nil), s.Release(ctx, key, "A")} {
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "redisdedup: ")
+		assert.False(t, errors.Is(err, csmsg.ErrNotOwner), "%v", err)
+	}
+}
