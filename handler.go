@@ -16,8 +16,8 @@ import (
 // slow work elsewhere (reply later with the customer-service send API).
 //
 // A nil *Reply answers "success". An error answers 500, so that WeChat
-// retries the push; a retry of a push that succeeded is answered without
-// calling the HandlerFunc again (see [Deduper]).
+// retries the push; a retry of a push that succeeded gets the same answer
+// without calling the HandlerFunc again (see [Deduper]).
 type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 
 // Handler returns an http.Handler for the mini program's push URL:
@@ -31,10 +31,14 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 //     is written, "success" for a nil one, or 500 if fn fails.
 //   - Any other method is 405.
 //
-// Retries are deduplicated with Config.Dedup: a push that was handled is
-// answered "success" without calling fn; a retry that arrives while an
-// earlier attempt is running waits for it, and handles the push itself if
-// that attempt fails. A retry that gives up waiting is answered 503.
+// Each push is handled once, with Config.Dedup: a retry of a push that was
+// handled gets the first attempt's answer ("success", or the reply,
+// encrypted afresh for the retry) without calling fn; a retry that arrives
+// while an earlier attempt is running waits for its answer, and handles the
+// push itself if that attempt fails, panics or its instance dies. A retry
+// that gives up waiting is answered 503. If the dedup store fails, the push
+// is handled anyway and the failure logged: a duplicate is better than a
+// lost message.
 //
 // A nil fn answers every verified push "success".
 func (r *Receiver) Handler(fn HandlerFunc) http.Handler {

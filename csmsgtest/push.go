@@ -68,10 +68,12 @@ func (p *Push) Request(target string) (*http.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("csmsgtest: %w", err)
 	}
-	if req.Host == "" {
+	if u.Host == "" {
+		// A path: the request is for a handler's ServeHTTP, which sees
+		// what a server would set.
 		req.Host = "example.com"
+		req.RequestURI = u.RequestURI()
 	}
-	req.RequestURI = u.RequestURI()
 	req.Header.Set("Content-Type", "text/xml")
 	if json, _ := isJSON(p.Body); json {
 		req.Header.Set("Content-Type", "application/json")

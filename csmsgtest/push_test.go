@@ -185,3 +185,23 @@ func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestRequestOverTheNetwork: a request to an absolute URL goes through an
+// http.Client to a real server, which accepts it.
+func TestRequestOverTheNetwork(t *testing.T) {
+	cfg := configs["keyed"]
+	cfg.Now = nil // the server's clock is the real one
+	r, err := csmsg.NewReceiver(cfg)
+	require.NoError(t, err)
+	srv := httptest.NewServer(r.Handler(nil))
+	defer srv.Close()
+	req, err := csmsgtest.NewRequest(srv.URL+"/wechat", cfg, csmsgtest.ModeSafe, messages[0], csmsg.FormatXML)
+	require.NoError(t, err)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "success", string(body))
+}
