@@ -128,16 +128,22 @@ func runEnv(e *env, args []string) int {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.As(err, &usageErr):
-		fmt.Fprintf(e.stderr, "csmsg: %s\n", oneLine(usageErr.Error()))
+		fmt.Fprintln(e.stderr, prefixed(usageErr.Error()))
 		return 2
 	default:
-		msg := oneLine(err.Error())
-		if !strings.HasPrefix(msg, "csmsg: ") { // the library's errors name it already
-			msg = "csmsg: " + msg
-		}
-		fmt.Fprintln(e.stderr, msg)
+		fmt.Fprintln(e.stderr, prefixed(err.Error()))
 		return 1
 	}
+}
+
+// prefixed returns msg on one line, starting "csmsg: " once (the library's
+// errors name it already).
+func prefixed(msg string) string {
+	msg = oneLine(msg)
+	if !strings.HasPrefix(msg, "csmsg: ") {
+		msg = "csmsg: " + msg
+	}
+	return msg
 }
 
 // oneLine keeps an error message on one line.
@@ -221,7 +227,7 @@ func (c *configFlags) config() (csmsg.Config, *csmsg.Receiver, error) {
 // flagHint rewrites an ErrInvalidConfig in terms of the flags.
 func flagHint(err error) string {
 	s := err.Error()
-	r := strings.NewReplacer("PreviousEncodingAESKey", "--previous-aes-key", "EncodingAESKey", "--aes-key", "AppID", "--appid", "Token", "--token", "Config.", "")
+	r := strings.NewReplacer("an EncodingAESKey", "--aes-key", "PreviousEncodingAESKey", "--previous-aes-key", "EncodingAESKey", "--aes-key", "AppID", "--appid", "Token", "--token", "Config.", "")
 	return r.Replace(s)
 }
 
