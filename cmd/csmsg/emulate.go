@@ -224,7 +224,10 @@ func (em *emulator) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/cgi-bin/", em.serveAPI)
 	static, _ := fs.Sub(webFiles, "web")
-	mux.Handle("GET /", http.FileServerFS(static))
+	files := http.FileServerFS(static)
+	for _, p := range []string{"GET /{$}", "GET /app.js", "GET /style.css"} {
+		mux.Handle(p, files)
+	}
 	mux.HandleFunc("GET /api/conversation", em.serveConversation)
 	mux.HandleFunc("GET /api/events", em.serveEvents)
 	mux.HandleFunc("POST /api/enter", em.postEnter)
