@@ -115,7 +115,10 @@ function render(c) {
   const w = c.window;
   const badge = $("window");
   if (w.open) {
-    badge.textContent = "reply window: " + w.left + " of " + w.quota + " replies left until " + time(w.until);
+    const until = new Date(w.until);
+    const sameDay = until.toDateString() === new Date(c.now).toDateString();
+    const when = sameDay ? time(w.until) : until.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    badge.textContent = "reply window: " + w.left + " of " + w.quota + " replies left until " + when;
     badge.className = "badge";
   } else {
     badge.textContent = w.cause ? "reply window closed" : "reply window closed: enter the chat or write";
