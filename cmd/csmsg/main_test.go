@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -25,7 +26,7 @@ func TestParseGolden(t *testing.T) {
 		for _, args := range [][]string{{"parse", path}, {"parse", "-"}} {
 			t.Run(name+"/"+args[1], func(t *testing.T) {
 				var stdout, stderr bytes.Buffer
-				code := run(args, bytes.NewReader(body), &stdout, &stderr)
+				code := run(context.Background(), args, bytes.NewReader(body), &stdout, &stderr)
 				require.Equal(t, 0, code, stderr.String())
 				assert.Empty(t, stderr.String())
 				if *update {
@@ -52,14 +53,14 @@ func TestErrors(t *testing.T) {
 		{"not a push", []string{"parse", "-"}, `success`, 1, "csmsg: unknown body format: body starts with 's'\n"},
 		{"missing file", []string{"parse", "testdata/nonexistent"}, "", 1, "csmsg: open testdata/nonexistent: no such file or directory\n"},
 		{"no command", nil, "", 2, usage},
-		{"unknown command", []string{"frobnicate"}, "", 2, "csmsg: unknown command \"frobnicate\"\n" + usage},
-		{"parse without a file", []string{"parse"}, "", 2, "csmsg: parse takes one FILE (or - for standard input)\n" + usage},
-		{"parse with two files", []string{"parse", "a", "b"}, "", 2, "csmsg: parse takes one FILE (or - for standard input)\n" + usage},
+		{"unknown command", []string{"frobnicate"}, "", 2, "csmsg: unknown command \"frobnicate\"; run 'csmsg help' for the list\n"},
+		{"parse without a file", []string{"parse"}, "", 2, "csmsg: parse takes one FILE (or - for standard input); run 'csmsg parse --help'\n"},
+		{"parse with two files", []string{"parse", "a", "b"}, "", 2, "csmsg: parse takes one FILE (or - for standard input); run 'csmsg parse --help'\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
+			code := run(context.Background(), tc.args, strings.NewReader(tc.stdin), &stdout, &stderr)
 			assert.Equal(t, tc.code, code)
 			assert.Equal(t, tc.stderr, stderr.String())
 			assert.Empty(t, stdout.String())
@@ -69,6 +70,6 @@ func TestErrors(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, 0, run([]string{"help"}, nil, &stdout, &stderr))
+	assert.Equal(t, 0, run(context.Background(), []string{"help"}, nil, &stdout, &stderr))
 	assert.Equal(t, usage, stdout.String())
 }
