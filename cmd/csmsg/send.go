@@ -350,7 +350,6 @@ func (d *deliverer) attempt(ctx context.Context, p *csmsgtest.Push, pushed *csms
 	if err != nil {
 		return attemptResult{Error: err.Error()}
 	}
-	req.RequestURI = "" // set for handlers; a client request must not have it
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	start := time.Now()
