@@ -107,6 +107,16 @@
 // fetch for itself without invalidating the others' and without a shared
 // store.
 //
+// # Developing without WeChat
+//
+// The csmsgtest package builds the requests WeChat sends, signed and
+// encrypted for a [Config] in any mode, and runs an offline WeChat
+// customer-service API for a [Client], so a test can run a whole
+// conversation. The csmsg command (cmd/csmsg) does the same by hand:
+// "csmsg send" plays WeChat against a URL and judges its answers, "csmsg
+// serve" is a demo receiver, and "csmsg emulate" is a local WeChat with a
+// chat page in the browser where the developer plays the user.
+//
 // # Security
 //
 // What a Receiver checks, before anything else is read:
