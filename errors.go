@@ -62,8 +62,10 @@ var (
 	ErrBodyTooLarge = errors.New("csmsg: body too large")
 
 	// ErrNotOwner means a [Deduper] was asked to extend, complete or
-	// release a claim that the caller does not hold: another attempt's, one
-	// that lapsed, or none.
+	// release a claim that the caller does not hold: one another attempt
+	// took over after it lapsed, or none at all. (Whether a lapsed claim
+	// that no one took over is still the caller's is the store's choice:
+	// MemoryDedup keeps it, a store whose keys expire does not.)
 	ErrNotOwner = errors.New("csmsg: dedup claim not held by this attempt")
 )
 

@@ -118,6 +118,32 @@ type claim struct {
 	key, owner string
 }
 
+// dedupCallTimeout bounds a Complete or Release, so that a hanging store
+// cannot hold an answer back; tests shorten it.
+var dedupCallTimeout = 2 * time.Second
+
+// The calls on a held claim. Each runs on the request's context, not
+// cancelled with the request (the outcome is recorded even if WeChat hung
+// up) but bounded, so that a hanging store cannot hold the answer back.
+
+func (c *claim) extend(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupRenewInterval)
+	defer cancel()
+	return c.d.Extend(ctx, c.key, c.owner)
+}
+
+func (c *claim) complete(ctx context.Context, answer []byte) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupCallTimeout)
+	defer cancel()
+	return c.d.Complete(ctx, c.key, c.owner, answer)
+}
+
+func (c *claim) release(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupCallTimeout)
+	defer cancel()
+	return c.d.Release(ctx, c.key, c.owner)
+}
+
 // newOwner returns a token unique to one attempt.
 func newOwner() string {
 	var b [16]byte
@@ -139,7 +165,7 @@ func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (s
 			case <-done:
 				return
 			case <-tick.C:
-				if err := c.d.Extend(context.WithoutCancel(ctx), c.key, c.owner); err != nil {
+				if err := c.extend(ctx); err != nil {
 					h.log(ctx, slog.LevelWarn, req, 0, fmt.Errorf("%w: extending the claim of a HandlerFunc still running: %w", errDedupStore, err))
 				}
 			}
@@ -162,7 +188,7 @@ func (h *handler) handle(w http.ResponseWriter, req *http.Request, body []byte, 
 		defer func() { // also when fn panics
 			stop()
 			if !settled {
-				if err := c.d.Release(context.WithoutCancel(ctx), c.key, c.owner); err != nil {
+				if err := c.release(ctx); err != nil {
 					h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: releasing a claim: %w", errDedupStore, err))
 				}
 			}
@@ -171,7 +197,7 @@ func (h *handler) handle(w http.ResponseWriter, req *http.Request, body []byte, 
 		if !ok {
 			return
 		}
-		if err := c.d.Complete(context.WithoutCancel(ctx), c.key, c.owner, answer); err != nil {
+		if err := c.complete(ctx, answer); err != nil {
 			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
 		}
 		settled = true
@@ -263,5 +289,9 @@ func (h *handler) log(ctx context.Context, level slog.Level, req *http.Request, 
 	if status != 0 {
 		attrs = append(attrs, slog.Int("status", status))
 	}
-	h.r.logger.LogAttrs(ctx, level, "csmsg: push not handled", append(attrs, slog.Any("err", err))...)
+	msg := "csmsg: push not handled"
+	if status == 0 {
+		msg = "csmsg: dedup store failure"
+	}
+	h.r.logger.LogAttrs(ctx, level, msg, append(attrs, slog.Any("err", err))...)
 }

@@ -466,3 +466,33 @@ func TestUnsignedFloodIsCheap(t *testing.T) {
 		})
 	}
 }
+
+// hangingDedup is a store whose Extend, Complete and Release hang until
+// their context ends.
+type hangingDedup struct{ MemoryDedup }
+
+func (d *hangingDedup) Extend(ctx context.Context, _, _ string) error { <-ctx.Done(); return ctx.Err() }
+func (d *hangingDedup) Complete(ctx context.Context, _, _ string, _ []byte) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// TestHandlerHangingStore: a store that hangs delays the answer by a
+// bounded time at most, and is logged.
+func TestHandlerHangingStore(t *testing.T) {
+	defer func(d, c time.Duration) { dedupRenewInterval, dedupCallTimeout = d, c }(dedupRenewInterval, dedupCallTimeout)
+	dedupRenewInterval, dedupCallTimeout = 10*time.Millisecond, 20*time.Millisecond
+	var logs bytes.Buffer
+	r := newReceiver(t, false, hostileNow, func(c *Config) {
+		c.Dedup, c.Logger = &hangingDedup{}, slog.New(slog.NewJSONHandler(&logs, nil))
+	})
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		time.Sleep(30 * time.Millisecond)
+		return nil, nil
+	})
+	q, body := textPush(t, r, ".xml", ModePlaintext)
+	w := serve(h, http.MethodPost, q, body)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Contains(t, logs.String(), "extending the claim")
+	assert.Contains(t, logs.String(), "recording the answer")
+}

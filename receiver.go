@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -140,7 +141,11 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 	case cfg.DisableDedup:
 		r.dedup = nil
 	case r.dedup == nil:
-		r.dedup = &MemoryDedup{Now: r.now}
+		logger := cfg.Logger
+		if logger == nil { // "nothing is logged"
+			logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		}
+		r.dedup = &MemoryDedup{Now: r.now, Logger: logger}
 	}
 	return r, nil
 }
@@ -253,6 +258,10 @@ func (r *Receiver) parseEncrypted(query url.Values, body []byte) (Message, error
 	return Parse(plain)
 }
 
+// maxPreallocBody bounds the buffer readBody makes from a declared
+// Content-Length alone: WeChat's pushes are a few KiB.
+const maxPreallocBody = 64 << 10
+
 // readBody reads req's body, up to MaxBodyBytes, into a buffer of the
 // declared length when there is one.
 func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
@@ -264,9 +273,15 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if req.ContentLength > 0 {
-		buf.Grow(int(req.ContentLength) + 1) // +1: the read that sees the end
+		// Room for the declared length (+1: the read that sees the end),
+		// but no more than a real push needs before any byte arrives.
+		buf.Grow(int(min(req.ContentLength, maxPreallocBody)) + 1)
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(req.Body, r.maxBody+1)); err != nil {
+	limit := r.maxBody
+	if limit < math.MaxInt64 {
+		limit++ // one byte past MaxBodyBytes tells a longer body
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(req.Body, limit)); err != nil {
 		return nil, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
 	}
 	if int64(buf.Len()) > r.maxBody {

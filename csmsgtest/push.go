@@ -90,9 +90,13 @@ func (p *Push) Request(target string) (*http.Request, error) {
 // prefix) come from cfg.Rand, crypto/rand if nil, so a fixed cfg.Rand
 // reproduces a push.
 //
-// A csmsg.Receiver made with cfg accepts the result. A mode cfg would
-// refuse is an error matching csmsg.ErrInvalidConfig: plaintext with an
-// EncodingAESKey set, compatible or safe without one.
+// A csmsg.Receiver made with cfg accepts the result of a body csmsg.Parse
+// accepts. A mode cfg would refuse is an error matching
+// csmsg.ErrInvalidConfig: plaintext with an EncodingAESKey set, compatible
+// or safe without one. In compatible mode the body itself is the envelope,
+// which a receiver reads before it verifies anything and so only in
+// WeChat's flat layout: a body with a prolog, comments, attributes or deep
+// nesting is an error matching csmsg.ErrMalformed.
 func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 	if err := checkMode(cfg, mode); err != nil {
 		return nil, err
@@ -137,6 +141,14 @@ func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 	}
 	if p.Body, err = withEncrypt(body, json, encrypt); err != nil {
 		return nil, err
+	}
+	if _, err := csmsg.Parse(body); err == nil {
+		// A receiver reads a compatible-mode body's Encrypt before it
+		// verifies anything, from WeChat's flat layout only: keep the
+		// promise by refusing a push it would refuse.
+		if _, err := s.r.Parse(p.Query, p.Body); err != nil {
+			return nil, fmt.Errorf("%w: csmsgtest: compatible mode needs a flat body, as WeChat sends (no prolog, comments, attributes or deep nesting)", err)
+		}
 	}
 	return p, nil
 }

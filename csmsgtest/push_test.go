@@ -125,6 +125,20 @@ func TestSignErrors(t *testing.T) {
 	_, err = csmsgtest.VerifyURL(broken, "x")
 	require.ErrorIs(t, err, io.EOF)
 
+	// A compatible-mode body is the envelope: a receiver takes only the
+	// flat layout WeChat sends, and Sign refuses the rest.
+	for _, body := range []string{
+		`<?xml version="1.0"?><xml><MsgType>text</MsgType></xml>`,
+		`<xml><!-- c --><MsgType>text</MsgType></xml>`,
+		`<xml><Foo a="1"/><MsgType>text</MsgType></xml>`,
+		`{"\u004dsgType":"text"}`,
+	} {
+		_, err = csmsgtest.Sign(keyed, csmsgtest.ModeCompatible, []byte(body))
+		require.ErrorIs(t, err, csmsg.ErrMalformed, body)
+		_, err = csmsgtest.Sign(keyed, csmsgtest.ModeSafe, []byte(body))
+		require.NoError(t, err, "safe mode wraps any body: %s", body)
+	}
+
 	_, err = (&csmsgtest.Push{}).Request("%zz")
 	require.Error(t, err)
 	_, err = csmsgtest.NewRequest("/", keyed, csmsgtest.ModeSafe, nil, csmsg.FormatXML)

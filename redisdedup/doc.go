@@ -51,8 +51,8 @@
 //
 // A retry that finds the push claimed polls the key, first after
 // [Options.MinPoll] (20 ms), doubling up to [Options.MaxPoll] (200 ms),
-// never past the claim's expiry: one Redis round trip a pause, whatever
-// the number of waiters.
+// never past the claim's expiry: each waiting retry makes one Redis round
+// trip a pause, about eight a second at most.
 //
 // # When Redis fails
 //

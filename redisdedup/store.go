@@ -141,15 +141,12 @@ return 0
 `)
 
 // completeScript replaces the claim ARGV[1] on KEYS[1] with the answer
-// ARGV[2] for ARGV[3] milliseconds: 1 if the claim was held (or the same
-// answer is already there, a retried call), else 0.
+// ARGV[2] for ARGV[3] milliseconds: 1 if the claim was held, else 0. Only
+// the holder completes a claim, once: a second Complete, even of the same
+// answer, finds the answer and no claim.
 var completeScript = redis.NewScript(`
-local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] then
+if redis.call('GET', KEYS[1]) == ARGV[1] then
 	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-	return 1
-end
-if v == ARGV[2] then
 	return 1
 end
 return 0

@@ -88,11 +88,14 @@ var contracts = []contract{
 		assert.True(t, done)
 		assert.Equal(t, all, answer)
 	}},
-	{name: "complete called twice (a retried call) succeeds once recorded", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "a claim is completed once, by its holder only", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
-		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
-		assert.ErrorIs(t, s.Complete(ctx, key, "A", []byte("y")), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "A", nil))
+		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil), csmsg.ErrNotOwner, "B never held it, though the answer is the same")
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner, "the claim is gone once complete")
+		answer, done := acquire(t, s, "C")
+		assert.True(t, done)
+		assert.Nil(t, answer)
 	}},
 	{name: "release lets the next attempt claim", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		claimed(t, s, "A")
