@@ -47,7 +47,10 @@ type ClientConfig struct {
 	// HTTPClient makes the requests: nil means a client with a
 	// DefaultTimeout (10 s) timeout that does not follow redirects (a
 	// redirect would carry the access token elsewhere, and WeChat does not
-	// redirect). A client without a timeout relies on each call's ctx.
+	// redirect). A client you supply is used as it is: give it a
+	// CheckRedirect that refuses redirects too (returning
+	// http.ErrUseLastResponse). A client without a timeout relies on each
+	// call's ctx.
 	HTTPClient *http.Client
 
 	// MaxMediaBytes bounds a file uploaded or downloaded: 0 means

@@ -33,7 +33,7 @@ func (c *Client) UploadTempMedia(ctx context.Context, filename string, r io.Read
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	data, err := io.ReadAll(io.LimitReader(r, c.maxMedia+1))
+	data, err := io.ReadAll(io.LimitReader(ctxReader{ctx, r}, c.maxMedia+1))
 	if err != nil {
 		return "", fmt.Errorf("csmsg: %s: reading the file: %w", uploadPath, err)
 	}
@@ -195,4 +195,17 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
+}
+
+// ctxReader reads r until ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -939,3 +939,24 @@ func TestClientRedactsTransportErrors(t *testing.T) {
 	require.ErrorAs(t, err, &ue)
 	assert.Equal(t, u, ue.URL)
 }
+
+// cancellingReader cancels a context on its first read, and then reads on.
+type cancellingReader struct {
+	cancel context.CancelFunc
+	r      io.Reader
+}
+
+func (c cancellingReader) Read(p []byte) (int, error) {
+	c.cancel()
+	return c.r.Read(p[:1])
+}
+
+// TestClientUploadHonoursCtx: a file still being read when ctx ends is not
+// read on, and nothing is sent.
+func TestClientUploadHonoursCtx(t *testing.T) {
+	api, c := newFake(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := c.UploadTempMedia(ctx, "cat.png", cancellingReader{cancel, bytes.NewReader(pngBytes)})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, api.Calls(csmsgtest.PathUpload))
+}

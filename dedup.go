@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -271,7 +272,8 @@ func (d *MemoryDedup) logger() *slog.Logger {
 // DedupKey returns the key that identifies msg across WeChat's retries, and
 // tells apart any two pushes that differ. A push with a MsgId, typed or
 // not, is its mini program, its sender and its MsgId (a MsgId alone has
-// been seen to collide across users). Any other push is its mini program,
+// been seen to collide across users): "msg|15:gh_97417a04a28d|28:o9Ag...|6054...",
+// each name after its length. Any other push is its mini program,
 // its sender and a SHA-256 of the whole message: for an [Unknown] its Raw
 // body, for a typed one its JSON as [Marshal] writes it. WeChat resends the
 // same message, so a retry has the same key, in safe mode too, where only
@@ -281,7 +283,9 @@ func DedupKey(msg Message) string {
 	if h == nil {
 		return ""
 	}
-	prefix := h.ToUserName + "|" + h.FromUserName + "|"
+	// Lengths first, so that no "|" inside a field can make two keys meet.
+	prefix := strconv.Itoa(len(h.ToUserName)) + ":" + h.ToUserName + "|" +
+		strconv.Itoa(len(h.FromUserName)) + ":" + h.FromUserName + "|"
 	if id := msgIDOf(msg); id != "" {
 		return "msg|" + prefix + id
 	}

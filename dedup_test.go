@@ -18,16 +18,16 @@ import (
 func TestDedupKey(t *testing.T) {
 	h := Header{ToUserName: "gh", FromUserName: "o1", CreateTime: 1714037059, MsgType: "text"}
 	ev := Header{ToUserName: "gh", FromUserName: "o1", CreateTime: 1714037059, MsgType: "event"}
-	sum := func(b string) string { return "sum|gh|o1|" + sha256Hex16([]byte(b)) }
+	sum := func(b string) string { return "sum|2:gh|2:o1|" + sha256Hex16([]byte(b)) }
 	cases := []struct {
 		name string
 		msg  Message
 		want string
 	}{
-		{"text by MsgID", &Text{Header: h, MsgID: "6054768590064713728"}, "msg|gh|o1|6054768590064713728"},
-		{"image by MsgID", &Image{Header: Header{FromUserName: "o2", MsgType: "image"}, MsgID: "1"}, "msg||o2|1"},
-		{"card by MsgID", &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, MsgID: "2"}, "msg|||2"},
-		{"unknown kind by MsgID", &Unknown{Header: Header{ToUserName: "gh", FromUserName: "o1", MsgType: "voice"}, MsgID: "3", Raw: []byte("x")}, "msg|gh|o1|3"},
+		{"text by MsgID", &Text{Header: h, MsgID: "6054768590064713728"}, "msg|2:gh|2:o1|6054768590064713728"},
+		{"image by MsgID", &Image{Header: Header{FromUserName: "o2", MsgType: "image"}, MsgID: "1"}, "msg|0:|2:o2|1"},
+		{"card by MsgID", &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, MsgID: "2"}, "msg|0:|0:|2"},
+		{"unknown kind by MsgID", &Unknown{Header: Header{ToUserName: "gh", FromUserName: "o1", MsgType: "voice"}, MsgID: "3", Raw: []byte("x")}, "msg|2:gh|2:o1|3"},
 		{"message without MsgID", &Text{Header: h, Content: "hi"},
 			sum(`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1714037059,"MsgType":"text","Content":"hi"}`)},
 		{"enter session", &UserEnterTempSession{Header: ev, Event: EventUserEnterTempSession, SessionFrom: "a"},
@@ -42,6 +42,9 @@ func TestDedupKey(t *testing.T) {
 			assert.Equal(t, tc.want, DedupKey(tc.msg))
 		})
 	}
+	// A "|" in a name cannot make two keys meet.
+	assert.NotEqual(t, DedupKey(&Text{Header: Header{ToUserName: "a|b", FromUserName: "c"}, MsgID: "1"}),
+		DedupKey(&Text{Header: Header{ToUserName: "a", FromUserName: "b|c"}, MsgID: "1"}))
 	// The same MsgID from two users is two pushes.
 	assert.NotEqual(t, DedupKey(&Text{Header: Header{FromUserName: "a"}, MsgID: "1"}), DedupKey(&Text{Header: Header{FromUserName: "b"}, MsgID: "1"}))
 }

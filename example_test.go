@@ -250,6 +250,6 @@ func ExampleDedupKey() {
 	b, _ := csmsg.Parse([]byte(`{"ToUserName":"gh_97417a04a28d","FromUserName":"o9AgO5Kd5ggOC-bXrbNODIiE3bGY","CreateTime":1714037059,"MsgType":"event","Event":"wxa_media_check","trace_id":"2"}`))
 	fmt.Println(csmsg.DedupKey(a) != csmsg.DedupKey(b))
 	// Output:
-	// msg|gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|6054768590064713728
+	// msg|15:gh_97417a04a28d|28:o9AgO5Kd5ggOC-bXrbNODIiE3bGY|6054768590064713728
 	// true
 }

@@ -3,7 +3,7 @@ module github.com/csmsg/csmsg/redisdedup
 go 1.22
 
 require (
-	github.com/csmsg/csmsg v0.0.0
+	github.com/csmsg/csmsg v0.2.0
 	github.com/redis/go-redis/v9 v9.17.3
 	github.com/stretchr/testify v1.11.1
 )
@@ -16,4 +16,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
 
+// Developing in this repository: the root module as it is here. A release
+// tags both modules together (v0.2.0 and redisdedup/v0.2.0), so that the
+// require above resolves without this line for users.
 replace github.com/csmsg/csmsg => ../

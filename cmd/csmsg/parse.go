@@ -140,6 +140,7 @@ type description struct {
 // unknownFields is an Unknown with its body as text rather than base64.
 type unknownFields struct {
 	csmsg.Header
+	MsgID  string `json:",omitempty"`
 	Event  string
 	Format string
 	Raw    string
@@ -149,7 +150,7 @@ type unknownFields struct {
 // print.
 func describe(msg csmsg.Message) description {
 	if m, ok := msg.(*csmsg.Unknown); ok {
-		return description{"Unknown", unknownFields{m.Header, m.Event, m.Format.String(), string(m.Raw)}}
+		return description{"Unknown", unknownFields{m.Header, m.MsgID, m.Event, m.Format.String(), string(m.Raw)}}
 	}
 	return description{strings.TrimPrefix(fmt.Sprintf("%T", msg), "*csmsg."), msg}
 }
