@@ -1,0 +1,129 @@
+// Command echobot is the smallest useful customer-service bot on csmsg: it
+// receives pushes with a Receiver, hands each message to a worker within
+// WeChat's 5 seconds, and answers through the customer-service API with a
+// Client. Its defaults match `csmsg emulate`, so the two run together with
+// no setup:
+//
+//	go run ./cmd/csmsg emulate --endpoint http://127.0.0.1:8080/wechat --token csmsg-demo-token \
+//	  --aes-key Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA --appid wx0123456789abcdef
+//	go run ./examples/echobot
+//
+// then open http://127.0.0.1:8081/ and chat with it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net/http"
+	"time"
+
+	"github.com/csmsg/csmsg"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
+	token := flag.String("token", "csmsg-demo-token", "the Token of the message-push settings")
+	key := flag.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
+	appID := flag.String("appid", "wx0123456789abcdef", "the mini program's AppID")
+	secret := flag.String("secret", "csmsg-emulate-secret", "the AppSecret")
+	api := flag.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
+	flag.Parse()
+
+	cfg := csmsg.Config{Token: *token, EncodingAESKey: *key}
+	if *key != "" {
+		cfg.AppID = *appID
+	}
+	client, err := csmsg.NewClient(csmsg.ClientConfig{AppID: *appID, AppSecret: *secret, BaseURL: *api})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bot, err := newBot(cfg, client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer bot.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/wechat", bot.Handler())
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           mux,
+		ReadHeaderTimeout: 2 * time.Second,
+		ReadTimeout:       5 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	log.Printf("echobot: listening on http://%s/wechat, answering through %s", *addr, *api)
+	log.Fatal(srv.ListenAndServe())
+}
+
+// bot receives pushes and answers them through the API, from a worker.
+type bot struct {
+	r      *csmsg.Receiver
+	client *csmsg.Client
+	inbox  chan csmsg.Message
+	done   chan struct{}
+}
+
+// newBot returns a bot with its worker running.
+func newBot(cfg csmsg.Config, client *csmsg.Client) (*bot, error) {
+	r, err := csmsg.NewReceiver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	b := &bot{r: r, client: client, inbox: make(chan csmsg.Message, 64), done: make(chan struct{})}
+	go b.work()
+	return b, nil
+}
+
+// Handler is the push URL's handler: it hands each message to the worker
+// and answers "success" at once. A full inbox answers 500, so that WeChat
+// retries later.
+func (b *bot) Handler() http.Handler {
+	return b.r.Handler(func(ctx context.Context, m csmsg.Message) (*csmsg.Reply, error) {
+		select {
+		case b.inbox <- m:
+			return nil, nil
+		default:
+			return nil, fmt.Errorf("echobot: inbox full")
+		}
+	})
+}
+
+// Close stops the worker once the inbox is empty.
+func (b *bot) Close() {
+	close(b.inbox)
+	<-b.done
+}
+
+// work answers each message: a welcome for entering the chat, an echo for
+// a text, a word for an image or a card.
+func (b *bot) work() {
+	defer close(b.done)
+	for m := range b.inbox {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := b.answer(ctx, m); err != nil {
+			log.Printf("echobot: answering %s: %v", m.MsgHeader().FromUserName, err)
+		}
+		cancel()
+	}
+}
+
+func (b *bot) answer(ctx context.Context, m csmsg.Message) error {
+	user := m.MsgHeader().FromUserName
+	switch m := m.(type) {
+	case *csmsg.UserEnterTempSession:
+		return b.client.SendText(ctx, user, "Hello! I echo what you write.")
+	case *csmsg.Text:
+		if err := b.client.SetTyping(ctx, user, true); err != nil {
+			return err
+		}
+		return b.client.SendText(ctx, user, "echo: "+m.Content)
+	case *csmsg.Image:
+		return b.client.SendText(ctx, user, "Nice picture.")
+	case *csmsg.MiniProgramPage:
+		return b.client.SendText(ctx, user, "You sent the card "+m.Title+".")
+	}
+	return nil
+}
