@@ -70,25 +70,30 @@ func isXMLChar(r rune) bool {
 // skipMultibyte steps over the run of multi-byte characters at b[i:] and
 // returns where it ends, or false if it is not valid UTF-8 or, with xml
 // set, holds U+FFFE or U+FFFF, which XML does not allow. Two- and three-byte
-// characters (Chinese among them) are checked inline.
+// characters (Chinese among them) are checked from one 32-bit word each.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 	for i < len(b) && b[i] >= utf8.RuneSelf {
-		c := b[i]
-		switch {
-		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
-			i += 2 // no overlong form starts with these
-		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 &&
-			!(xml && c == 0xEF && b[i+1] == 0xBF && b[i+2] >= 0xBE):
-			// No overlong form or surrogate starts with these; EF BF BE and
-			// EF BF BF are U+FFFE and U+FFFF.
-			i += 3
-		default:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
-				return 0, false
+		if i+4 <= len(b) {
+			w := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
+			// 1110xxxx 10xxxxxx 10xxxxxx, but neither an overlong form (E0
+			// then 80-9F) nor a surrogate (ED then A0-BF): of the lead's low
+			// nibble and bit 5 of the second byte, neither 0 and 0 nor D
+			// and 1. EF BF BE and EF BF BF are U+FFFE and U+FFFF.
+			if w&0xC0C0F0 == 0x8080E0 && w&0x200F != 0 && w&0x200F != 0x200D && (!xml || w&0xFEFFFF != 0xBEBFEF) {
+				i += 3
+				continue
 			}
-			i += size
+			// 110xxxxx 10xxxxxx, but not C0 or C1, overlong forms.
+			if w&0xC0E0 == 0x80C0 && w&0x1E != 0 {
+				i += 2
+				continue
+			}
 		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
+			return 0, false
+		}
+		i += size
 	}
 	return i, true
 }

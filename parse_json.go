@@ -1,7 +1,6 @@
 package csmsg
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"strings"
 	"unicode/utf16"
@@ -24,85 +23,133 @@ func ParseJSON(body []byte) (Message, error) {
 // scanJSON is the JSON scanner (see fields): it fills fs from body, or
 // reports false for anything it does not fully understand (a key with an
 // escape or a non-ASCII byte, deep nesting, any syntax error...).
-func scanJSON(body []byte, fs *fields) bool {
-	if len(body) > maxScanLen {
+//
+// It is written for the compact and the indented objects WeChat sends: the
+// whitespace it expects is tested for before it is skipped, and strings,
+// nearly all of a push, are scanned a word at a time (scanJSONString).
+func scanJSON(b []byte, fs *fields) bool {
+	if len(b) > maxScanLen {
 		return false
 	}
-	i := skipSpace(body, bomLen(body))
-	if i >= len(body) || body[i] != '{' {
+	i := skipSpace(b, bomLen(b))
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	i = skipSpace(body, i+1)
-	if i < len(body) && body[i] == '}' {
-		return skipSpace(body, i+1) == len(body)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
 	}
 	for {
-		// A key: printable ASCII only.
-		if i >= len(body) || body[i] != '"' {
+		f, known, j := scanJSONKey(b, i)
+		if j == 0 {
 			return false
 		}
-		j := skipJSONPlain(body, i+1)
-		if j >= len(body) || body[j] != '"' {
-			return false
-		}
-		f, known := lookupField(body[i+1 : j])
-		i = skipSpace(body, j+1)
-		if i >= len(body) || body[i] != ':' {
-			return false
-		}
-		i = skipSpace(body, i+1)
-		var ok bool
-		if known {
-			i, ok = scanJSONField(body, i, f, fs)
+		if j < len(b) && b[j] == ':' {
+			j++
+		} else if j = skipSpace(b, j); j < len(b) && b[j] == ':' {
+			j++
 		} else {
-			i, ok = skipJSONValue(body, i, 0)
+			return false
+		}
+		if j < len(b) && b[j] <= ' ' {
+			j = skipSpace(b, j)
+		}
+		if j >= len(b) {
+			return false
+		}
+		var ok bool
+		switch {
+		case b[j] == '"':
+			var escaped bool
+			if i, escaped, ok = scanJSONString(b, j); ok && known {
+				fs.set(f, j+1, i-1, escaped)
+			}
+		case known:
+			i, ok = scanJSONField(b, j, f, fs)
+		default:
+			i, ok = skipJSONValue(b, j, 0)
 		}
 		if !ok {
 			return false
 		}
-		i = skipSpace(body, i)
-		if i >= len(body) {
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i >= len(b) {
 			return false
 		}
-		switch body[i] {
+		switch b[i] {
 		case ',':
-			i = skipSpace(body, i+1)
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
+			}
 		case '}':
-			return skipSpace(body, i+1) == len(body)
+			return skipSpace(b, i+1) == len(b)
 		default:
 			return false
 		}
 	}
 }
 
-// scanJSONField reads the value of the known field f at b[i:], records it
-// as the reference does (null is empty, a wrong type is bad), and returns
-// where the value ends.
+// scanJSONKey reads the object key at b[i:], printable ASCII only, and
+// returns its field, if it is a known one, and where it ends (after its
+// closing quote), or 0 for a key the scanner does not take.
+func scanJSONKey(b []byte, i int) (f field, known bool, end int) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false, 0
+	}
+	if i+17 <= len(b) {
+		// A key of up to 15 bytes, read as two words: the first byte
+		// jsonStop marks is its closing quote.
+		lo := load64(b, i+1)
+		if m := jsonStop(lo); m != 0 {
+			n := bits.TrailingZeros64(m) >> 3
+			if b[i+1+n] == '"' {
+				f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+				return f, known, i + 2 + n
+			}
+		} else {
+			hi := load64(b, i+9)
+			if m := jsonStop(hi); m != 0 {
+				n := bits.TrailingZeros64(m) >> 3
+				if b[i+9+n] == '"' {
+					f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+					return f, known, i + 10 + n
+				}
+			}
+		}
+	}
+	j := skipJSONPlain(b, i+1)
+	if j >= len(b) || b[j] != '"' {
+		return 0, false, 0
+	}
+	f, known = lookupField(b[i+1 : j])
+	return f, known, j + 1
+}
+
+// scanJSONField reads the value of the known field f at b[i:], a value
+// other than a string, records it as the reference does (null is empty, a
+// number is the value of MsgId and CreateTime, any other value is bad), and
+// returns where the value ends.
 func scanJSONField(b []byte, i int, f field, fs *fields) (int, bool) {
 	if i >= len(b) {
 		return 0, false
 	}
 	switch c := b[i]; {
-	case c == '"':
-		end, escaped, ok := scanJSONString(b, i)
-		if !ok {
-			return 0, false
-		}
-		fs.set(f, span(i+1, end-1, escaped), false)
-		return end, true
 	case c == 'n':
-		fs.set(f, valueSpan{}, false)
+		fs.setEmpty(f)
 		return scanLiteral(b, i, "null")
 	case c == '-' || '0' <= c && c <= '9':
 		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			fs.set(f, span(i, end, false), false)
+			fs.set(f, i, end, false)
 		} else {
-			fs.set(f, valueSpan{}, true)
+			fs.setBad(f)
 		}
 		return end, ok
 	}
-	fs.set(f, valueSpan{}, true)
+	fs.setBad(f)
 	return skipJSONValue(b, i, 0)
 }
 
@@ -245,14 +292,22 @@ var jsonSpecial = func() (t [256]bool) {
 	return t
 }()
 
+// jsonStop marks, in the high bit of each byte, the bytes of x that
+// scanJSONString must look at: the quote, the backslash, control
+// characters and every byte of a multi-byte character; and ' ' and '!',
+// which share a test with the control characters and the quote (all below
+// 0x23). Only the lowest mark is exact, which is all the scanner uses.
+func jsonStop(x uint64) uint64 {
+	v := x ^ lsb*'\\'
+	return ((x - lsb*('"'+1)) | x | (v-lsb)&^v) & msb
+}
+
 // skipJSONPlain returns the index of the first byte at or after i that
 // jsonSpecial marks (or, now and then, a space or '!'), or len(b), testing a
 // word at a time.
 func skipJSONPlain(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		// Below 0x23 are the control characters, ' ', '!' and '"'.
-		if m := hasLess(x, '"'+1) | hasByte(x, '\\') | x&msb; m != 0 {
+		if m := jsonStop(load64(b, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -269,7 +324,17 @@ func skipJSONPlain(b []byte, i int) int {
 func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
 	for {
-		j = skipJSONPlain(b, j)
+		// skipJSONPlain, inline.
+		for j+8 <= len(b) {
+			if m := jsonStop(load64(b, j)); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			j += 8
+		}
+		for j < len(b) && !jsonSpecial[b[j]] {
+			j++
+		}
 		if j >= len(b) {
 			return 0, false, false
 		}

@@ -50,15 +50,16 @@ func scanXML(body []byte, fs *fields) bool {
 		switch {
 		case empty:
 			if known {
-				fs.set(f, valueSpan{}, false)
+				fs.setEmpty(f)
 			}
 			i = end
 		case known:
-			var sp valueSpan
-			if sp, i, ok = scanXMLValue(body, end, name); !ok {
+			var start, stop int
+			var decode bool
+			if start, stop, decode, i, ok = scanXMLValue(body, end, name); !ok {
 				return false
 			}
-			fs.set(f, sp, false)
+			fs.set(f, start, stop, decode)
 		default:
 			if i, ok = skipXMLContent(body, end, name, 0); !ok {
 				return false
@@ -108,30 +109,31 @@ func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 
 // scanXMLValue reads the content of the known element name, which starts
 // at b[i:], up to its end tag: text and CDATA sections, nothing else. It
-// returns the value's span and where the end tag ends.
-func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool) {
-	start, segments := i, 0
+// returns where the value's raw text stands, whether it needs decoding, and
+// where the end tag ends.
+func scanXMLValue(b []byte, i int, name []byte) (start, end int, decode bool, next int, ok bool) {
+	first, segments := i, 0
 	for {
 		segStart, segEnd, plain, j, ok := nextXMLSegment(b, i)
 		if !ok {
-			return valueSpan{}, 0, false
+			return 0, 0, false, 0, false
 		}
 		if j == i {
 			break // at "</"
 		}
 		segments++
-		sp = span(segStart, segEnd, !plain)
+		start, end, decode = segStart, segEnd, !plain
 		i = j
 	}
 	if next, ok = scanXMLEndTag(b, i, name); !ok {
-		return valueSpan{}, 0, false
+		return 0, 0, false, 0, false
 	}
-	if segments > 1 || sp.decode {
+	if segments > 1 || decode {
 		// Several segments, or one with entities or carriage returns:
 		// decodeXMLContent will walk the whole content again.
-		sp = span(start, i, true)
+		start, end, decode = first, i, true
 	}
-	return sp, next, true
+	return start, end, decode, next, true
 }
 
 // skipXMLContent checks the content of the unknown element name, which
