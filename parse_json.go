@@ -1,6 +1,7 @@
 package csmsg
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"strings"
 	"unicode/utf16"
@@ -385,28 +386,53 @@ func jsonEscapeLen(b []byte, j int) int {
 
 // decodeJSONString writes the value of a checked string's raw content,
 // escapes decoded as encoding/json decodes them (a lone surrogate becomes
-// U+FFFD).
+// U+FFFD). It decodes into a small buffer on the stack, copying a word at a
+// time up to each escape, and writes the buffer out when it is full, so
+// that the short runs between escapes cost no call each.
 func decodeJSONString(w *strings.Builder, raw []byte) {
+	var buf [128]byte
+	n := 0
 	for i := 0; i < len(raw); {
-		k := i
-		for k < len(raw) && raw[k] != '\\' {
-			k++
+		if n > len(buf)-8 {
+			w.Write(buf[:n])
+			n = 0
 		}
-		w.Write(raw[i:k])
-		if i = k; i == len(raw) {
-			return
+		if i+8 <= len(raw) {
+			x := load64(raw, i)
+			binary.LittleEndian.PutUint64(buf[n:], x)
+			m := hasByte(x, '\\')
+			if m == 0 {
+				n, i = n+8, i+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3 // the bytes after it are overwritten
+			n, i = n+k, i+k
+		} else {
+			for ; i < len(raw) && raw[i] != '\\'; i++ {
+				buf[n] = raw[i]
+				n++
+			}
+			if i == len(raw) {
+				break
+			}
 		}
+		// An escape at raw[i].
+		if n > len(buf)-utf8.UTFMax {
+			w.Write(buf[:n])
+			n = 0
+		}
+		var c byte
 		switch e := raw[i+1]; e {
 		case 'b':
-			w.WriteByte('\b')
+			c = '\b'
 		case 'f':
-			w.WriteByte('\f')
+			c = '\f'
 		case 'n':
-			w.WriteByte('\n')
+			c = '\n'
 		case 'r':
-			w.WriteByte('\r')
+			c = '\r'
 		case 't':
-			w.WriteByte('\t')
+			c = '\t'
 		case 'u':
 			r := hex4(raw, i+2)
 			i += 6
@@ -422,13 +448,16 @@ func decodeJSONString(w *strings.Builder, raw []byte) {
 					r = utf8.RuneError
 				}
 			}
-			w.WriteRune(r)
+			n += utf8.EncodeRune(buf[n:], r)
 			continue
 		default: // '"', '\\', '/'
-			w.WriteByte(e)
+			c = e
 		}
+		buf[n] = c
+		n++
 		i += 2
 	}
+	w.Write(buf[:n])
 }
 
 // hex4 reads four hex digits at b[i:], or returns -1.
