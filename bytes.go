@@ -116,3 +116,19 @@ func hasByte(x uint64, c byte) uint64 {
 func hasLess(x uint64, c byte) uint64 {
 	return (x - lsb*uint64(c)) &^ x & msb
 }
+
+// nonDigits marks the bytes of x that are not decimal digits; the lowest
+// mark is exact. A digit less '0' is 0 to 9, and 0x76 more stays below
+// 0x80; anything else reaches it.
+func nonDigits(x uint64) uint64 {
+	t := x - lsb*'0'
+	return (t + lsb*0x76 | t | x) & msb
+}
+
+// parseDigits8 returns the value of the eight decimal digits x holds, the
+// first in its lowest byte.
+func parseDigits8(x uint64) uint64 {
+	x = (x & 0x0F0F0F0F0F0F0F0F) * (10<<8 + 1) >> 8
+	x = (x & 0x00FF00FF00FF00FF) * (100<<16 + 1) >> 16
+	return (x & 0x0000FFFF0000FFFF) * (10000<<32 + 1) >> 32
+}

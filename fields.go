@@ -54,6 +54,12 @@ func registerField(name string) field {
 		// maxFields or maxNameLen.
 		panic("csmsg: the kinds table's wire name " + name + " does not fit the field index")
 	}
+	for i := 0; i < len(name); i++ {
+		// The XML scanner takes a known name without checking its bytes.
+		if !isNameByte(name[i]) || i == 0 && !isNameStart(name[0]) {
+			panic("csmsg: the kinds table's wire name " + name + " is not a name the XML scanner reads")
+		}
+	}
 	f := field(numFields)
 	fieldNames[f] = name
 	numFields++
@@ -95,7 +101,7 @@ func keyOf[T string | []byte](name T) (nameKey, bool) {
 
 // load64 reads the little-endian word of b at i; the compiler makes it one
 // load.
-func load64(b []byte, i int) uint64 {
+func load64[T string | []byte](b T, i int) uint64 {
 	b = b[i : i+8]
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56

@@ -264,7 +264,16 @@ func parseCreateTime(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if len(s) <= 18 { // the common case: digits that cannot overflow
+	if n := len(s); n >= 8 && n <= 16 {
+		// The common case, ten digits: the first and last eight bytes,
+		// which overlap, as two words of digits.
+		first, last := load64(s, 0), load64(s, n-8)
+		if nonDigits(first)|nonDigits(last) == 0 {
+			head := parseDigits8(first << (8 * (16 - n))) // the first n-8 digits
+			return int64(head*1e8 + parseDigits8(last)), nil
+		}
+	}
+	if len(s) <= 18 { // digits that cannot overflow
 		var n int64
 		for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
 			n = n*10 + int64(s[i]-'0')

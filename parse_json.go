@@ -277,7 +277,14 @@ func scanJSONNumber(b []byte, i int) (int, bool) {
 	return i, true
 }
 
+// skipDigits returns the index of the first byte at or after i that is not
+// a decimal digit, testing a word at a time.
 func skipDigits(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := nonDigits(load64(b, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
 	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 		i++
 	}

@@ -42,11 +42,21 @@ func scanXML(body []byte, fs *fields) bool {
 		if hasPrefixAt(body, i, "</xml>") {
 			return skipSpace(body, i+len("</xml>")) == len(body)
 		}
+		f, known, end := scanXMLKnownTag(body, i)
+		if known {
+			var start, stop int
+			var decode, ok bool
+			if start, stop, decode, i, ok = scanXMLValue(body, end, body[i+1:end-1]); !ok {
+				return false
+			}
+			fs.set(f, start, stop, decode)
+			continue
+		}
 		name, end, empty, ok := scanXMLStartTag(body, i)
 		if !ok {
 			return false
 		}
-		f, known := lookupField(name)
+		f, known = lookupField(name)
 		switch {
 		case empty:
 			if known {
@@ -66,6 +76,29 @@ func scanXML(body []byte, fs *fields) bool {
 			}
 		}
 	}
+}
+
+// scanXMLKnownTag reads the start tag of a known field at b[i:], "<Name>",
+// the name read as two words, and returns the field and where the tag
+// ends; known is false for anything else, which scanXMLStartTag reads.
+// (The known names are XML names: registerField checks.)
+func scanXMLKnownTag(b []byte, i int) (f field, known bool, end int) {
+	if i+17 > len(b) {
+		return 0, false, 0
+	}
+	lo := load64(b, i+1)
+	if m := hasByte(lo, '>'); m != 0 {
+		n := bits.TrailingZeros64(m) >> 3
+		f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+		return f, known, i + 2 + n
+	}
+	hi := load64(b, i+9)
+	if m := hasByte(hi, '>'); m != 0 {
+		n := bits.TrailingZeros64(m) >> 3
+		f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+		return f, known, i + 10 + n
+	}
+	return 0, false, 0
 }
 
 // scanXMLStartTag reads a start tag without attributes at b[i:] ("<Name>" or
@@ -101,7 +134,16 @@ func isNameByte(c byte) bool {
 // ends.
 func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 	j := i + 2 + len(name)
-	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || !bytes.Equal(b[i+2:j], name) || b[j] != '>' {
+	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || b[j] != '>' {
+		return 0, false
+	}
+	if len(name) <= 8 && cap(name) >= 8 && j+8 <= len(b) {
+		// A short name, most of them, as one word.
+		mask := uint64(1)<<(8*len(name)) - 1
+		if load64(name[:8], 0)&mask != load64(b, i+2)&mask {
+			return 0, false
+		}
+	} else if !bytes.Equal(b[i+2:j], name) {
 		return 0, false
 	}
 	return j + 1, true
@@ -112,26 +154,30 @@ func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 // returns where the value's raw text stands, whether it needs decoding, and
 // where the end tag ends.
 func scanXMLValue(b []byte, i int, name []byte) (start, end int, decode bool, next int, ok bool) {
-	first, segments := i, 0
-	for {
-		segStart, segEnd, plain, j, ok := nextXMLSegment(b, i)
-		if !ok {
-			return 0, 0, false, 0, false
+	first := i
+	start, end, plain, j, ok := nextXMLSegment(b, i)
+	switch {
+	case !ok:
+		return 0, 0, false, 0, false
+	case j == i: // empty: at "</"
+		start, end = i, i
+	case hasPrefixAt(b, j, "</"): // the common case: one segment
+		decode, i = !plain, j
+	default:
+		// Several segments: decodeXMLContent will walk the whole content
+		// again.
+		for i = j; ; i = j {
+			if _, _, _, j, ok = nextXMLSegment(b, i); !ok {
+				return 0, 0, false, 0, false
+			}
+			if j == i {
+				break // at "</"
+			}
 		}
-		if j == i {
-			break // at "</"
-		}
-		segments++
-		start, end, decode = segStart, segEnd, !plain
-		i = j
+		start, end, decode = first, i, true
 	}
 	if next, ok = scanXMLEndTag(b, i, name); !ok {
 		return 0, 0, false, 0, false
-	}
-	if segments > 1 || decode {
-		// Several segments, or one with entities or carriage returns:
-		// decodeXMLContent will walk the whole content again.
-		start, end, decode = first, i, true
 	}
 	return start, end, decode, next, true
 }

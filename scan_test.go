@@ -2,6 +2,7 @@ package csmsg
 
 import (
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,5 +22,15 @@ func TestScannersLongValues(t *testing.T) {
 		val := v.String()
 		checkMatchesReference(t, jsonImpl, []byte(`{"MsgType":"text","Content":"`+val+`","MsgId":`+strings.Repeat("7", 1+n%25)+`}`))
 		checkMatchesReference(t, xmlImpl, []byte(`<xml><MsgType>text</MsgType><Content>`+val+`</Content><MsgId>`+strings.Repeat("7", 1+n%25)+`</MsgId></xml>`))
+	}
+}
+
+func TestParseCreateTime(t *testing.T) {
+	for _, s := range []string{"0", "7", "1234567", "12345678", "123456789", "1714037059", "000001714037059", "9999999999999999", "12345678901234567", "999999999999999999", "9223372036854775807", "9223372036854775808", "-1", "+1", "12a45678", "1234567a90", "123456789\x00", "１２３４５６７８"} {
+		want, wantErr := strconv.ParseInt(s, 10, 64)
+		got, err := parseCreateTime(s)
+		if (err != nil) != (wantErr != nil) || err == nil && got != want {
+			t.Errorf("parseCreateTime(%q) = %d, %v; strconv: %d, %v", s, got, err, want, wantErr)
+		}
 	}
 }
