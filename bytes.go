@@ -1,6 +1,9 @@
 package csmsg
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // Byte-level helpers shared by both formats' scanners and decoders.
 
@@ -69,25 +72,35 @@ func isXMLChar(r rune) bool {
 
 // skipMultibyte steps over the run of multi-byte characters at b[i:] and
 // returns where it ends, or false if it is not valid UTF-8 or, with xml
-// set, holds U+FFFE or U+FFFF, which XML does not allow. Two- and three-byte
-// characters (Chinese among them) are checked from one 32-bit word each.
+// set, holds U+FFFE or U+FFFF, which XML does not allow. Three-byte
+// characters (Chinese among them) are checked two at a time from one word,
+// two-byte ones one at a time; the rest goes to utf8.DecodeRune.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
-	for i < len(b) && b[i] >= utf8.RuneSelf {
-		if i+4 <= len(b) {
-			w := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16 | uint32(b[i+3])<<24
-			// 1110xxxx 10xxxxxx 10xxxxxx, but neither an overlong form (E0
-			// then 80-9F) nor a surrogate (ED then A0-BF): of the lead's low
-			// nibble and bit 5 of the second byte, neither 0 and 0 nor D
-			// and 1. EF BF BE and EF BF BF are U+FFFE and U+FFFF.
-			if w&0xC0C0F0 == 0x8080E0 && w&0x200F != 0 && w&0x200F != 0x200D && (!xml || w&0xFEFFFF != 0xBEBFEF) {
+	// Leads E0, ED and EF start the overlong forms, the surrogates and
+	// U+FFFE and U+FFFF: is3 takes a closer look.
+	const closer = 1<<0x0 | 1<<0xD | 1<<0xF
+	for {
+	words:
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if w&0xC0C0F0C0C0F0 == 0x8080E08080E0 && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0 {
+				i += 6 // two three-byte characters
+				continue
+			}
+			switch {
+			case w&0x80 == 0:
+				return i, true // ASCII: the end of the run
+			case is3(w, xml):
 				i += 3
-				continue
+			case w&0xC0E0 == 0x80C0 && w&0x1E != 0:
+				i += 2 // 110xxxxx 10xxxxxx, but not C0 or C1, overlong forms
+			default:
+				break words
 			}
-			// 110xxxxx 10xxxxxx, but not C0 or C1, overlong forms.
-			if w&0xC0E0 == 0x80C0 && w&0x1E != 0 {
-				i += 2
-				continue
-			}
+		}
+		// Near the end of b, or a character of another kind: one rune.
+		if i >= len(b) || b[i] < utf8.RuneSelf {
+			return i, true
 		}
 		r, size := utf8.DecodeRune(b[i:])
 		if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
@@ -95,7 +108,15 @@ func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 		}
 		i += size
 	}
-	return i, true
+}
+
+// is3 reports whether the low three bytes of w are a three-byte character
+// (and not U+FFFE or U+FFFF, with xml set): 1110xxxx 10xxxxxx 10xxxxxx, but
+// neither an overlong form (E0 then 80-9F) nor a surrogate (ED then A0-BF):
+// of the lead's low nibble and bit 5 of the second byte, neither 0 and 0 nor
+// D and 1. EF BF BE and EF BF BF are U+FFFE and U+FFFF.
+func is3(w uint64, xml bool) bool {
+	return w&0xC0C0F0 == 0x8080E0 && w&0x200F != 0 && w&0x200F != 0x200D && (!xml || w&0xFEFFFF != 0xBEBFEF)
 }
 
 // Word-at-a-time helpers: the scanners test eight bytes at once for the
