@@ -207,9 +207,9 @@ func badField(f field) error {
 // error only for the fields of the kind being built.
 //
 // The values are substrings of text. A scanner records spans of the body
-// (set), then finish makes text one copy of the body, in which the values
-// that need it are decoded in place; the reference decoders give values
-// (see [values.fields]).
+// (set), then finish makes text one copy of the body, followed by the
+// decoded values of those that need decoding; the reference decoders give
+// values (see [values.fields]).
 type fields struct {
 	text   string
 	span   [maxFields]valueSpan
@@ -218,12 +218,13 @@ type fields struct {
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
-// the scanners leave bodies of 2 GiB or more to the reference decoders
+// the scanners leave bodies of 1 GiB or more to the reference decoders
 // (maxScanLen). An empty value's span is {0, 0}, wherever it stood.
 type valueSpan struct{ start, end int32 }
 
-// maxScanLen is the longest body the scanners take.
-const maxScanLen = 1<<31 - 1
+// maxScanLen is the longest body the scanners take: finish's copy of it,
+// at most twice as long, fits the spans' 32 bits.
+const maxScanLen = 1<<30 - 1
 
 // val returns the value of f.
 func (fs *fields) val(f field) string {
@@ -260,50 +261,28 @@ func (fs *fields) setBad(f field) {
 
 // finish makes the values a scanner recorded in body, a body in format f,
 // substrings of one copy of it, as the reference decoders would find them.
-// Where values need decoding (escapes, entities), the copy holds them
-// decoded in place, so escapes cost no allocation either.
+// Where values need decoding (escapes, entities), the copy is the body
+// followed by their decoded values, so escapes cost no allocation either,
+// and the other values stay where they stand in the body.
 func (fs *fields) finish(body []byte, f Format) {
 	if fs.decode == 0 {
 		fs.text = string(body)
 		return
 	}
-
-	// The fields with a value, in the order they stand in the body.
-	var order [maxFields]field
-	n := 0
-	for i := field(0); i < maxFields; i++ {
-		if fs.span[i].end == 0 {
-			continue
-		}
-		j := n
-		for ; j > 0 && fs.span[order[j-1]].start > fs.span[i].start; j-- {
-			order[j] = order[j-1]
-		}
-		order[j] = i
-		n++
+	n := len(body) // a decoded value is never longer than its raw text
+	for m := fs.decode; m != 0; m &= m - 1 {
+		sp := fs.span[bits.TrailingZeros32(uint32(m))]
+		n += int(sp.end - sp.start)
 	}
-
-	// One pass over them: the copy is the body with each span to decode
-	// replaced by its value, which is never longer; shift is what the
-	// values decoded so far saved, so each other value stands shift bytes
-	// before where it stands in the body.
 	var b strings.Builder
-	b.Grow(len(body))
-	prev, shift := int32(0), int32(0)
-	for _, d := range order[:n] {
-		sp := &fs.span[d]
-		if !fs.decode.has(d) {
-			sp.start, sp.end = sp.start-shift, sp.end-shift
-			continue
-		}
-		b.Write(body[prev:sp.start])
+	b.Grow(n)
+	b.Write(body)
+	for m := fs.decode; m != 0; m &= m - 1 {
+		sp := &fs.span[bits.TrailingZeros32(uint32(m))]
 		start := int32(b.Len())
 		decodeValue(&b, body[sp.start:sp.end], f)
-		prev = sp.end
 		*sp = valueSpan{start, int32(b.Len())}
-		shift = prev - sp.end
 	}
-	b.Write(body[prev:])
 	fs.text = b.String()
 	fs.decode = 0
 }

@@ -332,19 +332,20 @@ func skipJSONPlain(b []byte, i int) int {
 func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 	j := i + 1
 	for {
-		// skipJSONPlain, inline.
-		for j+8 <= len(b) {
-			if m := jsonStop(load64(b, j)); m != 0 {
-				j += bits.TrailingZeros64(m) >> 3
-				break
+		if j+8 <= len(b) {
+			m := jsonStop(load64(b, j))
+			if m == 0 {
+				j += 8
+				continue
 			}
-			j += 8
-		}
-		for j < len(b) && !jsonSpecial[b[j]] {
-			j++
-		}
-		if j >= len(b) {
-			return 0, false, false
+			j += bits.TrailingZeros64(m) >> 3
+		} else {
+			for j < len(b) && !jsonSpecial[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				return 0, false, false
+			}
 		}
 		switch c := b[j]; {
 		case c == '"':
@@ -372,8 +373,12 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 }
 
-// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside.
-var jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside,
+// and jsonUnescape gives the byte each stands for.
+var (
+	jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+	jsonUnescape    = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+)
 
 // jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
 func jsonEscapeLen(b []byte, j int) int {
@@ -428,41 +433,27 @@ func decodeJSONString(w *strings.Builder, raw []byte) {
 			w.Write(buf[:n])
 			n = 0
 		}
-		var c byte
-		switch e := raw[i+1]; e {
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		case 'u':
-			r := hex4(raw, i+2)
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = hex4(raw, i+2)
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			n += utf8.EncodeRune(buf[n:], r)
+		if e := raw[i+1]; e != 'u' {
+			buf[n] = jsonUnescape[e]
+			n++
+			i += 2
 			continue
-		default: // '"', '\\', '/'
-			c = e
 		}
-		buf[n] = c
-		n++
-		i += 2
+		r := hex4(raw, i+2)
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				r2 = hex4(raw, i+2)
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		n += utf8.EncodeRune(buf[n:], r)
 	}
 	w.Write(buf[:n])
 }
