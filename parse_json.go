@@ -41,9 +41,29 @@ func scanJSON(b []byte, fs *fields) bool {
 		return skipSpace(b, i+1) == len(b)
 	}
 	for {
-		f, known, j := scanJSONKey(b, i)
+		// The key: the common case inline, a key of up to 15 bytes read as
+		// two words, whose closing quote is the first byte jsonStop marks.
+		var f field
+		var known bool
+		j := 0
+		if i+17 <= len(b) && b[i] == '"' {
+			lo, hi := load64(b, i+1), load64(b, i+9)
+			if m := jsonStop(lo); m != 0 {
+				if n := bits.TrailingZeros64(m) >> 3; b[i+1+n] == '"' {
+					f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+					j = i + 2 + n
+				}
+			} else if m := jsonStop(hi); m != 0 {
+				if n := bits.TrailingZeros64(m) >> 3; b[i+9+n] == '"' {
+					f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+					j = i + 10 + n
+				}
+			}
+		}
 		if j == 0 {
-			return false
+			if f, known, j = scanJSONKey(b, i); j == 0 {
+				return false
+			}
 		}
 		if j < len(b) && b[j] == ':' {
 			j++
@@ -99,27 +119,6 @@ func scanJSON(b []byte, fs *fields) bool {
 func scanJSONKey(b []byte, i int) (f field, known bool, end int) {
 	if i >= len(b) || b[i] != '"' {
 		return 0, false, 0
-	}
-	if i+17 <= len(b) {
-		// A key of up to 15 bytes, read as two words: the first byte
-		// jsonStop marks is its closing quote.
-		lo := load64(b, i+1)
-		if m := jsonStop(lo); m != 0 {
-			n := bits.TrailingZeros64(m) >> 3
-			if b[i+1+n] == '"' {
-				f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
-				return f, known, i + 2 + n
-			}
-		} else {
-			hi := load64(b, i+9)
-			if m := jsonStop(hi); m != 0 {
-				n := bits.TrailingZeros64(m) >> 3
-				if b[i+9+n] == '"' {
-					f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
-					return f, known, i + 10 + n
-				}
-			}
-		}
 	}
 	j := skipJSONPlain(b, i+1)
 	if j >= len(b) || b[j] != '"' {

@@ -16,8 +16,8 @@ root=$(mktemp)
 sdks=$(mktemp)
 trap 'rm -f "$root" "$sdks"' EXIT
 
-(cd .. && go test -run='^$' -bench='Decode|ReceiverParse' -benchmem -count="$COUNT" -benchtime="$BENCHTIME" .) >"$root"
-go test -run='^$' -bench=. -benchmem -count="$COUNT" -benchtime="$BENCHTIME" . >"$sdks"
+(cd .. && go test -run='^$' -bench='Decode|ReceiverParse' -benchmem -timeout=0 -count="$COUNT" -benchtime="$BENCHTIME" .) >"$root"
+go test -run='^$' -bench=. -benchmem -timeout=0 -count="$COUNT" -benchtime="$BENCHTIME" . >"$sdks"
 
 grep -m1 '^cpu:' "$sdks" || true
 go version
