@@ -27,7 +27,7 @@ func trimLeft(body []byte) []byte {
 
 // isSpace reports whether c is whitespace in both XML and JSON.
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+	return c <= ' ' && uint64(1)<<c&(1<<' '|1<<'\t'|1<<'\n'|1<<'\r') != 0
 }
 
 // isAllSpace reports whether b holds nothing but whitespace.

@@ -2,7 +2,6 @@ package csmsg
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"strings"
 	"unicode/utf8"
@@ -137,13 +136,19 @@ func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || b[j] != '>' {
 		return 0, false
 	}
-	if len(name) <= 8 && cap(name) >= 8 && j+8 <= len(b) {
+	switch n := len(name); {
+	case n <= 8 && cap(name) >= 8 && j+8 <= len(b):
 		// A short name, most of them, as one word.
-		mask := uint64(1)<<(8*len(name)) - 1
+		mask := uint64(1)<<(8*n) - 1
 		if load64(name[:8], 0)&mask != load64(b, i+2)&mask {
 			return 0, false
 		}
-	} else if !bytes.Equal(b[i+2:j], name) {
+	case n >= 8 && n <= 16:
+		// As two words, which overlap.
+		if load64(name, 0) != load64(b, i+2) || load64(name, n-8) != load64(b, j-8) {
+			return 0, false
+		}
+	case !bytes.Equal(b[i+2:j], name):
 		return 0, false
 	}
 	return j + 1, true
@@ -251,9 +256,26 @@ var xmlSpecial = func() (t [256]bool) {
 func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 	plain = true
 	for {
-		i = skipXMLPlain(b, i)
-		if i >= len(b) {
-			return 0, false, false
+		// Plain bytes a word at a time; in a CDATA section, looking past '&' and
+		// '<'.
+		if i+8 <= len(b) {
+			x := load64(b, i)
+			m := hasLess(x, 0x20) | hasByte(x, ']') | x&msb
+			if !cdata {
+				m |= hasByte(x, '&') | hasByte(x, '<')
+			}
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && !xmlSpecial[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return 0, false, false
+			}
 		}
 		switch c := b[i]; {
 		case c >= utf8.RuneSelf:
@@ -284,28 +306,12 @@ func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 			}
 		case c == '\r':
 			plain = false
-		case c == '\t' || c == '\n': // xmlStop marks them too
+		case c == '\t' || c == '\n': // the word test marks them too
 		default: // a control character
 			return 0, false, false
 		}
 		i++
 	}
-}
-
-// skipXMLPlain returns the index of the first byte at or after i that
-// xmlSpecial marks (or a tab or newline), or len(b), testing a word at a
-// time.
-func skipXMLPlain(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if m := hasLess(x, 0x20) | hasByte(x, '&') | hasByte(x, '<') | hasByte(x, ']') | x&msb; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(b) && !xmlSpecial[b[i]] {
-		i++
-	}
-	return i
 }
 
 // decodeXMLContent writes the value of checked element content: CDATA
