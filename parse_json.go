@@ -81,8 +81,23 @@ func scanJSON(b []byte, fs *fields) bool {
 		var ok bool
 		switch {
 		case b[j] == '"':
+			// A string: its plain bytes inline, the rest (escapes,
+			// multi-byte characters...) in scanJSONString.
+			k := j + 1
+			for k+8 <= len(b) {
+				if m := jsonStop(load64(b, k)); m != 0 {
+					k += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				k += 8
+			}
 			var escaped bool
-			if i, escaped, ok = scanJSONString(b, j); ok && known {
+			if k < len(b) && b[k] == '"' {
+				i, ok = k+1, true
+			} else {
+				i, escaped, ok = scanJSONStringFrom(b, k)
+			}
+			if ok && known {
 				fs.set(f, j+1, i-1, escaped)
 			}
 		case known:
@@ -329,7 +344,12 @@ func skipJSONPlain(b []byte, i int) int {
 // It returns where the string ends (after its closing quote) and whether it
 // has escapes.
 func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
-	j := i + 1
+	return scanJSONStringFrom(b, i+1)
+}
+
+// scanJSONStringFrom is scanJSONString from b[j:], somewhere in the
+// string, past an opening quote and bytes that need no check.
+func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 	for {
 		if j+8 <= len(b) {
 			m := jsonStop(load64(b, j))
