@@ -107,8 +107,9 @@ func load64[T string | []byte](b T, i int) uint64 {
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-// fieldTable is an open hash of the known names with no collision: build
-// picks a multiplier that gives each name a slot of its own.
+// fieldTable is a hash table of the known names without collisions: build
+// picks a multiplier that gives each name a slot of its own, so that a
+// lookup is one probe.
 type fieldTable struct {
 	mul   uint64
 	slots [1 << hashBits]struct {
@@ -131,7 +132,8 @@ func (t *fieldTable) slot(k nameKey) uint64 {
 // build fills t with the numFields names, trying multipliers until every
 // name has a slot of its own.
 func (t *fieldTable) build() {
-	for mul := uint64(0x9E3779B97F4A7C15); ; mul += 0x3C6EF372FE94F82A {
+	mul := uint64(0x9E3779B97F4A7C15)
+	for try := 0; try < 1<<16; try, mul = try+1, mul+0x3C6EF372FE94F82A { // odd plus even: odd
 		*t = fieldTable{mul: mul}
 		for i := range t.slots {
 			t.slots[i].n = emptySlot
@@ -147,6 +149,9 @@ func (t *fieldTable) build() {
 			return
 		}
 	}
+	// A fault in the kinds table, found as the package starts: two names
+	// whose words have the same XOR, or too many names for hashBits.
+	panic("csmsg: no collision-free hash of the kinds table's wire names")
 }
 
 // lookupKey returns the field whose name is n bytes long and has key k.
