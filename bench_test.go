@@ -33,12 +33,16 @@ type flatMessage struct {
 }
 
 // benchBodies are the realistic bodies of each typed kind: 28-character
-// openids, Chinese text, 19-digit MsgIds; and one whose SessionFrom holds
-// JSON, which the JSON push escapes (eight escaped quotes).
+// openids, Chinese text, 19-digit MsgIds; one whose SessionFrom holds JSON,
+// which the JSON push escapes (eight escaped quotes); and WeChat's own
+// samples from its documentation, indented (official_*).
 var benchBodies = []string{
 	"text.xml", "image.xml", "miniprogrampage.xml", "user_enter_tempsession.xml",
+	"user_enter_tempsession_json_from.xml",
+	"official_text.xml", "official_image.xml", "official_miniprogrampage.xml", "official_user_enter_tempsession.xml",
 	"text.json", "image.json", "miniprogrampage.json", "user_enter_tempsession.json",
 	"user_enter_tempsession_json_from.json",
+	"official_text.json", "official_image.json", "official_miniprogrampage.json", "official_user_enter_tempsession.json",
 }
 
 func readBench(b *testing.B, name string) []byte {

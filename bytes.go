@@ -1,6 +1,9 @@
 package csmsg
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // Byte-level helpers shared by both formats' scanners and decoders.
 
@@ -24,7 +27,7 @@ func trimLeft(body []byte) []byte {
 
 // isSpace reports whether c is whitespace in both XML and JSON.
 func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r'
+	return c <= ' ' && uint64(1)<<c&(1<<' '|1<<'\t'|1<<'\n'|1<<'\r') != 0
 }
 
 // isAllSpace reports whether b holds nothing but whitespace.
@@ -69,28 +72,51 @@ func isXMLChar(r rune) bool {
 
 // skipMultibyte steps over the run of multi-byte characters at b[i:] and
 // returns where it ends, or false if it is not valid UTF-8 or, with xml
-// set, holds U+FFFE or U+FFFF, which XML does not allow. Two- and three-byte
-// characters (Chinese among them) are checked inline.
+// set, holds U+FFFE or U+FFFF, which XML does not allow. Three-byte
+// characters (Chinese among them) are checked two at a time from one word,
+// two-byte ones one at a time; the rest goes to utf8.DecodeRune.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
-	for i < len(b) && b[i] >= utf8.RuneSelf {
-		c := b[i]
-		switch {
-		case c >= 0xC2 && c <= 0xDF && i+1 < len(b) && b[i+1]&0xC0 == 0x80:
-			i += 2 // no overlong form starts with these
-		case c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(b) && b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 &&
-			!(xml && c == 0xEF && b[i+1] == 0xBF && b[i+2] >= 0xBE):
-			// No overlong form or surrogate starts with these; EF BF BE and
-			// EF BF BF are U+FFFE and U+FFFF.
-			i += 3
-		default:
-			r, size := utf8.DecodeRune(b[i:])
-			if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
-				return 0, false
+	// Leads E0, ED and EF start the overlong forms, the surrogates and
+	// U+FFFE and U+FFFF: is3 takes a closer look.
+	const closer = 1<<0x0 | 1<<0xD | 1<<0xF
+	for {
+	words:
+		for i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if w&0xC0C0F0C0C0F0 == 0x8080E08080E0 && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0 {
+				i += 6 // two three-byte characters
+				continue
 			}
-			i += size
+			switch {
+			case w&0x80 == 0:
+				return i, true // ASCII: the end of the run
+			case is3(w, xml):
+				i += 3
+			case w&0xC0E0 == 0x80C0 && w&0x1E != 0:
+				i += 2 // 110xxxxx 10xxxxxx, but not C0 or C1, overlong forms
+			default:
+				break words
+			}
 		}
+		// Near the end of b, or a character of another kind: one rune.
+		if i >= len(b) || b[i] < utf8.RuneSelf {
+			return i, true
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 || xml && (r == 0xFFFE || r == 0xFFFF) {
+			return 0, false
+		}
+		i += size
 	}
-	return i, true
+}
+
+// is3 reports whether the low three bytes of w are a three-byte character
+// (and not U+FFFE or U+FFFF, with xml set): 1110xxxx 10xxxxxx 10xxxxxx, but
+// neither an overlong form (E0 then 80-9F) nor a surrogate (ED then A0-BF):
+// of the lead's low nibble and bit 5 of the second byte, neither 0 and 0 nor
+// D and 1. EF BF BE and EF BF BF are U+FFFE and U+FFFF.
+func is3(w uint64, xml bool) bool {
+	return w&0xC0C0F0 == 0x8080E0 && w&0x200F != 0 && w&0x200F != 0x200D && (!xml || w&0xFEFFFF != 0xBEBFEF)
 }
 
 // Word-at-a-time helpers: the scanners test eight bytes at once for the
@@ -110,4 +136,20 @@ func hasByte(x uint64, c byte) uint64 {
 // hasLess marks the bytes of x below c (c <= 0x80); the lowest mark is exact.
 func hasLess(x uint64, c byte) uint64 {
 	return (x - lsb*uint64(c)) &^ x & msb
+}
+
+// nonDigits marks the bytes of x that are not decimal digits; the lowest
+// mark is exact. A digit less '0' is 0 to 9, and 0x76 more stays below
+// 0x80; anything else reaches it.
+func nonDigits(x uint64) uint64 {
+	t := x - lsb*'0'
+	return (t + lsb*0x76 | t | x) & msb
+}
+
+// parseDigits8 returns the value of the eight decimal digits x holds, the
+// first in its lowest byte.
+func parseDigits8(x uint64) uint64 {
+	x = (x & 0x0F0F0F0F0F0F0F0F) * (10<<8 + 1) >> 8
+	x = (x & 0x00FF00FF00FF00FF) * (100<<16 + 1) >> 16
+	return (x & 0x0000FFFF0000FFFF) * (10000<<32 + 1) >> 32
 }

@@ -49,80 +49,115 @@ func registerField(name string) field {
 	if f, ok := lookupField(name); ok {
 		return f
 	}
-	if n := len(name); numFields == maxFields || n < 4 || n > maxNameLen || fieldIndex[n].n == maxSameLen {
+	if numFields == maxFields || len(name) == 0 || len(name) > maxNameLen {
 		// A fault in the kinds table, found as the package starts: raise
-		// maxFields, maxNameLen or maxSameLen.
+		// maxFields or maxNameLen.
 		panic("csmsg: the kinds table's wire name " + name + " does not fit the field index")
+	}
+	for i := 0; i < len(name); i++ {
+		// The XML scanner takes a known name without checking its bytes.
+		if !isNameByte(name[i]) || i == 0 && !isNameStart(name[0]) {
+			panic("csmsg: the kinds table's wire name " + name + " is not a name the XML scanner reads")
+		}
 	}
 	f := field(numFields)
 	fieldNames[f] = name
 	numFields++
-	fieldIndex.add(name, f)
+	fieldIndex.build()
 	return f
 }
 
-// fieldIndex finds a wire name's field: the names of each length, each
-// held as two words, so that a lookup is a few integer compares.
+// fieldIndex finds a wire name's field: a perfect hash of the name held as
+// two words, so that a lookup is a multiply and a few integer compares.
 var fieldIndex = func() (t fieldTable) {
-	for f := field(0); f < numHeaderFields; f++ {
-		t.add(fieldNames[f], f)
-	}
+	t.build()
 	return t
 }()
 
-// maxNameLen bounds a wire name's length, and maxSameLen how many names
-// share a length.
-const (
-	maxNameLen = 16
-	maxSameLen = 8
-)
+// maxNameLen bounds a wire name's length.
+const maxNameLen = 16
 
-type fieldTable [maxNameLen + 1]struct {
-	n     int // names of this length
-	names [maxSameLen]struct {
-		key nameKey
-		f   field
-	}
-}
-
-// nameKey is a name of 4 to maxNameLen bytes as two words: its first and
-// last eight bytes, which overlap, or for a name shorter than 8 its first
-// and last four.
+// nameKey is a name of 1 to maxNameLen bytes as two little-endian words:
+// its first eight bytes and the rest, each padded with zeros. With the
+// name's length it is the name.
 type nameKey struct{ lo, hi uint64 }
 
-// keyOf returns name's key, or false if name is not 4 to maxNameLen bytes
+// keyOf returns name's key, or false if name is not 1 to maxNameLen bytes
 // long.
 func keyOf[T string | []byte](name T) (nameKey, bool) {
-	switch n := len(name); {
-	case n >= 8 && n <= maxNameLen:
-		return nameKey{load64(name, 0), load64(name, n-8)}, true
-	case n >= 4 && n < 8:
-		return nameKey{load32(name, 0), load32(name, n-4)}, true
+	if len(name) == 0 || len(name) > maxNameLen {
+		return nameKey{}, false
 	}
-	return nameKey{}, false
+	var k nameKey
+	for i := 0; i < len(name); i++ {
+		if i < 8 {
+			k.lo |= uint64(name[i]) << (8 * i)
+		} else {
+			k.hi |= uint64(name[i]) << (8 * (i - 8))
+		}
+	}
+	return k, true
 }
 
-// load64 and load32 read little-endian words of b at i; the compiler makes
-// each one load.
+// load64 reads the little-endian word of b at i; the compiler makes it one
+// load.
 func load64[T string | []byte](b T, i int) uint64 {
 	b = b[i : i+8]
 	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
 		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
 }
 
-func load32[T string | []byte](b T, i int) uint64 {
-	b = b[i : i+4]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24
+// fieldTable is a hash table of the known names without collisions: build
+// picks a multiplier that gives each name a slot of its own, so that a
+// lookup is one probe.
+type fieldTable struct {
+	mul   uint64
+	slots [1 << hashBits]struct {
+		key nameKey
+		n   uint8 // the name's length; emptySlot for an empty slot
+		f   field
+	}
 }
 
-// add adds a wire name, which the kinds table guarantees is 4 to
-// maxNameLen bytes long and one of at most maxSameLen of its length (a
-// test walks the table).
-func (t *fieldTable) add(name string, f field) {
-	k, _ := keyOf(name)
-	e := &t[len(name)]
-	e.names[e.n].key, e.names[e.n].f = k, f
-	e.n++
+const (
+	hashBits  = 7
+	emptySlot = 0xFF // longer than any name
+)
+
+// slot returns the slot of a key.
+func (t *fieldTable) slot(k nameKey) uint64 {
+	return ((k.lo ^ k.hi) * t.mul) >> (64 - hashBits)
+}
+
+// build fills t with the numFields names, trying multipliers until every
+// name has a slot of its own.
+func (t *fieldTable) build() {
+	mul := uint64(0x9E3779B97F4A7C15)
+	for try := 0; try < 1<<16; try, mul = try+1, mul+0x3C6EF372FE94F82A { // odd plus even: odd
+		*t = fieldTable{mul: mul}
+		for i := range t.slots {
+			t.slots[i].n = emptySlot
+		}
+		ok := true
+		for f := field(0); int(f) < numFields && ok; f++ {
+			k, _ := keyOf(fieldNames[f])
+			e := &t.slots[t.slot(k)]
+			ok = e.n == emptySlot
+			e.key, e.n, e.f = k, uint8(len(fieldNames[f])), f
+		}
+		if ok {
+			return
+		}
+	}
+	// A fault in the kinds table, found as the package starts: two names
+	// whose words have the same XOR, or too many names for hashBits.
+	panic("csmsg: no collision-free hash of the kinds table's wire names")
+}
+
+// lookupKey returns the field whose name is n bytes long and has key k.
+func lookupKey(k nameKey, n int) (field, bool) {
+	e := &fieldIndex.slots[fieldIndex.slot(k)]
+	return e.f, e.key == k && int(e.n) == n
 }
 
 // lookupField returns the field whose wire name is exactly name
@@ -132,13 +167,7 @@ func lookupField[T string | []byte](name T) (field, bool) {
 	if !ok {
 		return 0, false
 	}
-	e := &fieldIndex[len(name)]
-	for i := 0; i < e.n && i < maxSameLen; i++ {
-		if e.names[i].key == k {
-			return e.names[i].f, true
-		}
-	}
-	return 0, false
+	return lookupKey(k, len(name))
 }
 
 // numeric reports whether a JSON number is an acceptable value of f, which
@@ -183,34 +212,24 @@ func badField(f field) error {
 // error only for the fields of the kind being built.
 //
 // The values are substrings of text. A scanner records spans of the body
-// (set), then finish makes text one copy of the body, in which the values
-// that need it are decoded in place; the reference decoders give values
-// (see [values.fields]).
+// (set), then finish makes text one copy of the body, followed by the
+// decoded values of those that need decoding; the reference decoders give
+// values (see [values.fields]).
 type fields struct {
-	text    string
-	span    [maxFields]valueSpan
-	bad     fieldMask
-	present fieldMask // the fields whose span is not empty
-	decode  fieldMask // the fields whose span needs decoding
+	text   string
+	span   [maxFields]valueSpan
+	bad    fieldMask
+	decode fieldMask // the fields whose span needs decoding
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
-// the scanners leave bodies of 2 GiB or more to the reference decoders
-// (maxScanLen).
-type valueSpan struct {
-	start, end int32
-	// decode is set when the raw text is not the value: it has JSON
-	// escapes, or XML entities, carriage returns or several CDATA sections.
-	decode bool
-}
+// the scanners leave bodies of 1 GiB or more to the reference decoders
+// (maxScanLen). An empty value's span is {0, 0}, wherever it stood.
+type valueSpan struct{ start, end int32 }
 
-// maxScanLen is the longest body the scanners take.
-const maxScanLen = 1<<31 - 1
-
-// span returns the valueSpan of body[start:end].
-func span(start, end int, decode bool) valueSpan {
-	return valueSpan{int32(start), int32(end), decode}
-}
+// maxScanLen is the longest body the scanners take: finish's copy of it,
+// at most twice as long, fits the spans' 32 bits.
+const maxScanLen = 1<<30 - 1
 
 // val returns the value of f.
 func (fs *fields) val(f field) string {
@@ -218,61 +237,57 @@ func (fs *fields) val(f field) string {
 	return fs.text[sp.start:sp.end]
 }
 
-// set records the last occurrence of f, a span of the body.
-func (fs *fields) set(f field, sp valueSpan, bad bool) {
-	if sp.end <= sp.start {
-		sp = valueSpan{} // "" wherever it stands, before and after finish
+// set records the last occurrence of f, a good value at body[start:end];
+// decode is set when the raw text is not the value: it has JSON escapes,
+// or XML entities, carriage returns or several CDATA sections.
+func (fs *fields) set(f field, start, end int, decode bool) {
+	if end <= start {
+		start, end, decode = 0, 0, false // "" wherever it stands, before and after finish
 	}
-	fs.span[f] = sp
-	fs.bad = fs.bad.with(f, bad)
-	fs.present = fs.present.with(f, sp.end > sp.start)
-	fs.decode = fs.decode.with(f, sp.decode)
+	fs.span[f] = valueSpan{int32(start), int32(end)}
+	fs.decode = fs.decode.with(f, decode)
+	fs.bad &^= 1 << f
+}
+
+// setEmpty records the last occurrence of f, an empty value (JSON null, an
+// empty XML element).
+func (fs *fields) setEmpty(f field) {
+	fs.span[f] = valueSpan{}
+	fs.decode &^= 1 << f
+	fs.bad &^= 1 << f
+}
+
+// setBad records the last occurrence of f, a value of the wrong kind.
+func (fs *fields) setBad(f field) {
+	fs.span[f] = valueSpan{}
+	fs.decode &^= 1 << f
+	fs.bad |= 1 << f
 }
 
 // finish makes the values a scanner recorded in body, a body in format f,
 // substrings of one copy of it, as the reference decoders would find them.
-// Where values need decoding (escapes, entities), the copy holds them
-// decoded in place, so escapes cost no allocation either.
+// Where values need decoding (escapes, entities), the copy is the body
+// followed by their decoded values, so escapes cost no allocation either,
+// and the other values stay where they stand in the body.
 func (fs *fields) finish(body []byte, f Format) {
 	if fs.decode == 0 {
 		fs.text = string(body)
 		return
 	}
-
-	// The fields with a value, in the order they stand in the body.
-	var order [maxFields]field
-	n := 0
-	for m := fs.present | fs.decode; m != 0; m &= m - 1 {
-		i := field(bits.TrailingZeros32(uint32(m)))
-		j := n
-		for ; j > 0 && fs.span[order[j-1]].start > fs.span[i].start; j-- {
-			order[j] = order[j-1]
-		}
-		order[j] = i
-		n++
+	n := len(body) // a decoded value is never longer than its raw text
+	for m := fs.decode; m != 0; m &= m - 1 {
+		sp := fs.span[bits.TrailingZeros32(uint32(m))]
+		n += int(sp.end - sp.start)
 	}
-
-	// One pass over them: the copy is the body with each span to decode
-	// replaced by its value, which is never longer; shift is what the
-	// values decoded so far saved, so each other value stands shift bytes
-	// before where it stands in the body.
 	var b strings.Builder
-	b.Grow(len(body))
-	prev, shift := int32(0), int32(0)
-	for _, d := range order[:n] {
-		sp := &fs.span[d]
-		if !sp.decode {
-			sp.start, sp.end = sp.start-shift, sp.end-shift
-			continue
-		}
-		b.Write(body[prev:sp.start])
+	b.Grow(n)
+	b.Write(body)
+	for m := fs.decode; m != 0; m &= m - 1 {
+		sp := &fs.span[bits.TrailingZeros32(uint32(m))]
 		start := int32(b.Len())
 		decodeValue(&b, body[sp.start:sp.end], f)
-		prev = sp.end
-		*sp = valueSpan{start, int32(b.Len()), false}
-		shift = prev - sp.end
+		*sp = valueSpan{start, int32(b.Len())}
 	}
-	b.Write(body[prev:])
 	fs.text = b.String()
 	fs.decode = 0
 }
@@ -281,7 +296,7 @@ func (fs *fields) finish(body []byte, f Format) {
 // when it needs no decoding, a copy otherwise.
 func (fs *fields) raw(fd field, body []byte, f Format) []byte {
 	sp := fs.span[fd]
-	if !sp.decode {
+	if !fs.decode.has(fd) {
 		return body[sp.start:sp.end]
 	}
 	var b strings.Builder
@@ -314,7 +329,7 @@ func (v *values) set(f field, val string, bad bool) {
 
 // fields returns v as fields, its values concatenated into one text.
 func (v *values) fields() (fields, error) {
-	fs := fields{bad: v.bad}
+	var fs fields
 	n := 0
 	for _, s := range v.val {
 		n += len(s)
@@ -328,9 +343,10 @@ func (v *values) fields() (fields, error) {
 		if s != "" {
 			start := b.Len()
 			b.WriteString(s)
-			fs.set(field(f), span(start, b.Len(), false), v.bad.has(field(f)))
+			fs.set(field(f), start, b.Len(), false)
 		}
 	}
+	fs.bad = v.bad // an XML value may be bad and not empty
 	fs.text = b.String()
 	return fs, nil
 }

@@ -268,6 +268,15 @@ func parseCreateTime(s string) (int64, error) {
 	if s == "" {
 		return 0, nil
 	}
+	if n := len(s); n >= 8 && n <= 16 {
+		// The common case, ten digits: the first and last eight bytes,
+		// which overlap, as two words of digits.
+		first, last := load64(s, 0), load64(s, n-8)
+		if nonDigits(first)|nonDigits(last) == 0 {
+			head := parseDigits8(first << (8 * (16 - n))) // the first n-8 digits
+			return int64(head*1e8 + parseDigits8(last)), nil
+		}
+	}
 	n, ok := parseDigits(s, math.MaxInt64)
 	if !ok {
 		return 0, fmt.Errorf("%w: CreateTime is not decimal digits of an int64", ErrMalformed)

@@ -24,85 +24,147 @@ func ParseJSON(body []byte) (Message, error) {
 // scanJSON is the JSON scanner (see fields): it fills fs from body, or
 // reports false for anything it does not fully understand (a key with an
 // escape or a non-ASCII byte, deep nesting, any syntax error...).
-func scanJSON(body []byte, fs *fields) bool {
-	if len(body) > maxScanLen {
+//
+// It is written for the compact and the indented objects WeChat sends: the
+// whitespace it expects is tested for before it is skipped, and strings,
+// nearly all of a push, are scanned a word at a time (scanJSONString).
+func scanJSON(b []byte, fs *fields) bool {
+	if len(b) > maxScanLen {
 		return false
 	}
-	i := skipSpace(body, bomLen(body))
-	if i >= len(body) || body[i] != '{' {
+	i := skipSpace(b, bomLen(b))
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	i = skipSpace(body, i+1)
-	if i < len(body) && body[i] == '}' {
-		return skipSpace(body, i+1) == len(body)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
 	}
 	for {
-		// A key: printable ASCII only.
-		if i >= len(body) || body[i] != '"' {
-			return false
+		// The key: the common case inline, a key of up to 15 bytes read as
+		// two words, whose closing quote is the first byte jsonStop marks.
+		var f field
+		var known bool
+		j := 0
+		if i+17 <= len(b) && b[i] == '"' {
+			lo, hi := load64(b, i+1), load64(b, i+9)
+			if m := jsonStop(lo); m != 0 {
+				if n := bits.TrailingZeros64(m) >> 3; b[i+1+n] == '"' {
+					f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+					j = i + 2 + n
+				}
+			} else if m := jsonStop(hi); m != 0 {
+				if n := bits.TrailingZeros64(m) >> 3; b[i+9+n] == '"' {
+					f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+					j = i + 10 + n
+				}
+			}
 		}
-		j := skipJSONPlain(body, i+1)
-		if j >= len(body) || body[j] != '"' {
-			return false
+		if j == 0 {
+			if f, known, j = scanJSONKey(b, i); j == 0 {
+				return false
+			}
 		}
-		f, known := lookupField(body[i+1 : j])
-		i = skipSpace(body, j+1)
-		if i >= len(body) || body[i] != ':' {
-			return false
-		}
-		i = skipSpace(body, i+1)
-		var ok bool
-		if known {
-			i, ok = scanJSONField(body, i, f, fs)
+		if j < len(b) && b[j] == ':' {
+			j++
+		} else if j = skipSpace(b, j); j < len(b) && b[j] == ':' {
+			j++
 		} else {
-			i, ok = skipJSONValue(body, i, 0)
+			return false
+		}
+		if j < len(b) && b[j] <= ' ' {
+			j = skipSpace(b, j)
+		}
+		if j >= len(b) {
+			return false
+		}
+		var ok bool
+		switch {
+		case b[j] == '"':
+			// A string: its plain bytes inline, the rest (escapes,
+			// multi-byte characters...) in scanJSONString.
+			k := j + 1
+			for k+8 <= len(b) {
+				if m := jsonStop(load64(b, k)); m != 0 {
+					k += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				k += 8
+			}
+			var escaped bool
+			if k < len(b) && b[k] == '"' {
+				i, ok = k+1, true
+			} else {
+				i, escaped, ok = scanJSONStringFrom(b, k)
+			}
+			if ok && known {
+				fs.set(f, j+1, i-1, escaped)
+			}
+		case known:
+			i, ok = scanJSONField(b, j, f, fs)
+		default:
+			i, ok = skipJSONValue(b, j, 0)
 		}
 		if !ok {
 			return false
 		}
-		i = skipSpace(body, i)
-		if i >= len(body) {
+		if i < len(b) && b[i] <= ' ' {
+			i = skipSpace(b, i)
+		}
+		if i >= len(b) {
 			return false
 		}
-		switch body[i] {
+		switch b[i] {
 		case ',':
-			i = skipSpace(body, i+1)
+			i++
+			if i < len(b) && b[i] <= ' ' {
+				i = skipSpace(b, i)
+			}
 		case '}':
-			return skipSpace(body, i+1) == len(body)
+			return skipSpace(b, i+1) == len(b)
 		default:
 			return false
 		}
 	}
 }
 
-// scanJSONField reads the value of the known field f at b[i:], records it
-// as the reference does (null is empty, a wrong type is bad), and returns
-// where the value ends.
+// scanJSONKey reads the object key at b[i:], printable ASCII only, and
+// returns its field, if it is a known one, and where it ends (after its
+// closing quote), or 0 for a key the scanner does not take.
+func scanJSONKey(b []byte, i int) (f field, known bool, end int) {
+	if i >= len(b) || b[i] != '"' {
+		return 0, false, 0
+	}
+	j := skipJSONPlain(b, i+1)
+	if j >= len(b) || b[j] != '"' {
+		return 0, false, 0
+	}
+	f, known = lookupField(b[i+1 : j])
+	return f, known, j + 1
+}
+
+// scanJSONField reads the value of the known field f at b[i:], a value
+// other than a string, records it as the reference does (null is empty, a
+// number is the value of MsgId and CreateTime, any other value is bad), and
+// returns where the value ends.
 func scanJSONField(b []byte, i int, f field, fs *fields) (int, bool) {
 	if i >= len(b) {
 		return 0, false
 	}
 	switch c := b[i]; {
-	case c == '"':
-		end, escaped, ok := scanJSONString(b, i)
-		if !ok {
-			return 0, false
-		}
-		fs.set(f, span(i+1, end-1, escaped), false)
-		return end, true
 	case c == 'n':
-		fs.set(f, valueSpan{}, false)
+		fs.setEmpty(f)
 		return scanLiteral(b, i, "null")
 	case c == '-' || '0' <= c && c <= '9':
 		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			fs.set(f, span(i, end, false), false)
+			fs.set(f, i, end, false)
 		} else {
-			fs.set(f, valueSpan{}, true)
+			fs.setBad(f)
 		}
 		return end, ok
 	}
-	fs.set(f, valueSpan{}, true)
+	fs.setBad(f)
 	return skipJSONValue(b, i, 0)
 }
 
@@ -229,7 +291,14 @@ func scanJSONNumber(b []byte, i int) (int, bool) {
 	return i, true
 }
 
+// skipDigits returns the index of the first byte at or after i that is not
+// a decimal digit, testing a word at a time.
 func skipDigits(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		if m := nonDigits(load64(b, i)); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
 	for i < len(b) && '0' <= b[i] && b[i] <= '9' {
 		i++
 	}
@@ -245,14 +314,30 @@ var jsonSpecial = func() (t [256]bool) {
 	return t
 }()
 
+// jsonStop marks, in the high bit of each byte, the bytes of x that
+// scanJSONString must look at: the quote, the backslash, control
+// characters and every byte of a multi-byte character; and ' ' and '!',
+// which share a test with the control characters and the quote (all below
+// 0x23). Only the lowest mark is exact, which is all the scanner uses.
+func jsonStop(x uint64) uint64 {
+	v := x ^ lsb*'\\'
+	return ((x - lsb*('"'+1)) | x | (v-lsb)&^v) & msb
+}
+
+// jsonStopExact is jsonStop without the spaces and '!': it costs a test
+// more a word, and scanJSONStringFrom, which reads the strings with
+// something to look at, text among them, stops at no space.
+func jsonStopExact(x uint64) uint64 {
+	q, bs := x^lsb*'"', x^lsb*'\\'
+	return ((x - lsb*0x20) | x | (q-lsb)&^q | (bs-lsb)&^bs) & msb
+}
+
 // skipJSONPlain returns the index of the first byte at or after i that
 // jsonSpecial marks (or, now and then, a space or '!'), or len(b), testing a
 // word at a time.
 func skipJSONPlain(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		// Below 0x23 are the control characters, ' ', '!' and '"'.
-		if m := hasLess(x, '"'+1) | hasByte(x, '\\') | x&msb; m != 0 {
+		if m := jsonStop(load64(b, i)); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
@@ -267,11 +352,27 @@ func skipJSONPlain(b []byte, i int) int {
 // It returns where the string ends (after its closing quote) and whether it
 // has escapes.
 func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
-	j := i + 1
+	return scanJSONStringFrom(b, i+1)
+}
+
+// scanJSONStringFrom is scanJSONString from b[j:], somewhere in the
+// string, past an opening quote and bytes that need no check.
+func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 	for {
-		j = skipJSONPlain(b, j)
-		if j >= len(b) {
-			return 0, false, false
+		if j+8 <= len(b) {
+			m := jsonStopExact(load64(b, j))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+		} else {
+			for j < len(b) && !jsonSpecial[b[j]] {
+				j++
+			}
+			if j >= len(b) {
+				return 0, false, false
+			}
 		}
 		switch c := b[j]; {
 		case c == '"':
@@ -289,7 +390,7 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 			j += n
 		case c < 0x20:
 			return 0, false, false
-		case c < utf8.RuneSelf: // ' ' or '!'
+		case c < utf8.RuneSelf: // ' ' or '!', from the tail loop or the caller
 			j++
 		default:
 			if j, ok = skipMultibyte(b, j, false); !ok {
@@ -299,8 +400,12 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 	}
 }
 
-// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside.
-var jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside,
+// and jsonUnescape gives the byte each stands for.
+var (
+	jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+	jsonUnescape    = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+)
 
 // jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
 func jsonEscapeLen(b []byte, j int) int {
@@ -320,50 +425,64 @@ func jsonEscapeLen(b []byte, j int) int {
 
 // decodeJSONString writes the value of a checked string's raw content,
 // escapes decoded as encoding/json decodes them (a lone surrogate becomes
-// U+FFFD).
+// U+FFFD). It decodes into a small buffer on the stack, copying a word at a
+// time up to each escape, and writes the buffer out when it is full, so
+// that the short runs between escapes cost no call each.
 func decodeJSONString(w *strings.Builder, raw []byte) {
+	var buf [128]byte
+	n := 0
 	for i := 0; i < len(raw); {
-		k := i
-		for k < len(raw) && raw[k] != '\\' {
-			k++
+		if n > len(buf)-8 {
+			w.Write(buf[:n])
+			n = 0
 		}
-		w.Write(raw[i:k])
-		if i = k; i == len(raw) {
-			return
-		}
-		switch e := raw[i+1]; e {
-		case 'b':
-			w.WriteByte('\b')
-		case 'f':
-			w.WriteByte('\f')
-		case 'n':
-			w.WriteByte('\n')
-		case 'r':
-			w.WriteByte('\r')
-		case 't':
-			w.WriteByte('\t')
-		case 'u':
-			r := hex4(raw, i+2)
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					r2 = hex4(raw, i+2)
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
+		if i+8 <= len(raw) {
+			x := load64(raw, i)
+			binary.LittleEndian.PutUint64(buf[n:], x)
+			m := hasByte(x, '\\')
+			if m == 0 {
+				n, i = n+8, i+8
+				continue
 			}
-			w.WriteRune(r)
-			continue
-		default: // '"', '\\', '/'
-			w.WriteByte(e)
+			k := bits.TrailingZeros64(m) >> 3 // the bytes after it are overwritten
+			n, i = n+k, i+k
+		} else {
+			for ; i < len(raw) && raw[i] != '\\'; i++ {
+				buf[n] = raw[i]
+				n++
+			}
+			if i == len(raw) {
+				break
+			}
 		}
-		i += 2
+		// An escape at raw[i].
+		if n > len(buf)-utf8.UTFMax {
+			w.Write(buf[:n])
+			n = 0
+		}
+		if e := raw[i+1]; e != 'u' {
+			buf[n] = jsonUnescape[e]
+			n++
+			i += 2
+			continue
+		}
+		r := hex4(raw, i+2)
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				r2 = hex4(raw, i+2)
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		n += utf8.EncodeRune(buf[n:], r)
 	}
+	w.Write(buf[:n])
 }
 
 // hex4 reads four hex digits at b[i:], or returns -1.

@@ -2,7 +2,6 @@ package csmsg
 
 import (
 	"bytes"
-	"encoding/binary"
 	"math/bits"
 	"strings"
 	"unicode/utf8"
@@ -42,29 +41,63 @@ func scanXML(body []byte, fs *fields) bool {
 		if hasPrefixAt(body, i, "</xml>") {
 			return skipSpace(body, i+len("</xml>")) == len(body)
 		}
+		f, known, end := scanXMLKnownTag(body, i)
+		if known {
+			var start, stop int
+			var decode, ok bool
+			if start, stop, decode, i, ok = scanXMLValue(body, end, body[i+1:end-1]); !ok {
+				return false
+			}
+			fs.set(f, start, stop, decode)
+			continue
+		}
 		name, end, empty, ok := scanXMLStartTag(body, i)
 		if !ok {
 			return false
 		}
-		f, known := lookupField(name)
+		f, known = lookupField(name)
 		switch {
 		case empty:
 			if known {
-				fs.set(f, valueSpan{}, false)
+				fs.setEmpty(f)
 			}
 			i = end
 		case known:
-			var sp valueSpan
-			if sp, i, ok = scanXMLValue(body, end, name); !ok {
+			var start, stop int
+			var decode bool
+			if start, stop, decode, i, ok = scanXMLValue(body, end, name); !ok {
 				return false
 			}
-			fs.set(f, sp, false)
+			fs.set(f, start, stop, decode)
 		default:
 			if i, ok = skipXMLContent(body, end, name, 0); !ok {
 				return false
 			}
 		}
 	}
+}
+
+// scanXMLKnownTag reads the start tag of a known field at b[i:], "<Name>",
+// the name read as two words, and returns the field and where the tag
+// ends; known is false for anything else, which scanXMLStartTag reads.
+// (The known names are XML names: registerField checks.)
+func scanXMLKnownTag(b []byte, i int) (f field, known bool, end int) {
+	if i+17 > len(b) {
+		return 0, false, 0
+	}
+	lo := load64(b, i+1)
+	if m := hasByte(lo, '>'); m != 0 {
+		n := bits.TrailingZeros64(m) >> 3
+		f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+		return f, known, i + 2 + n
+	}
+	hi := load64(b, i+9)
+	if m := hasByte(hi, '>'); m != 0 {
+		n := bits.TrailingZeros64(m) >> 3
+		f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+		return f, known, i + 10 + n
+	}
+	return 0, false, 0
 }
 
 // scanXMLStartTag reads a start tag without attributes at b[i:] ("<Name>" or
@@ -100,7 +133,22 @@ func isNameByte(c byte) bool {
 // ends.
 func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 	j := i + 2 + len(name)
-	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || !bytes.Equal(b[i+2:j], name) || b[j] != '>' {
+	if j >= len(b) || b[i] != '<' || b[i+1] != '/' || b[j] != '>' {
+		return 0, false
+	}
+	switch n := len(name); {
+	case n <= 8 && cap(name) >= 8 && j+8 <= len(b):
+		// A short name, most of them, as one word.
+		mask := uint64(1)<<(8*n) - 1
+		if load64(name[:8], 0)&mask != load64(b, i+2)&mask {
+			return 0, false
+		}
+	case n >= 8 && n <= 16:
+		// As two words, which overlap.
+		if load64(name, 0) != load64(b, i+2) || load64(name, n-8) != load64(b, j-8) {
+			return 0, false
+		}
+	case !bytes.Equal(b[i+2:j], name):
 		return 0, false
 	}
 	return j + 1, true
@@ -108,30 +156,35 @@ func scanXMLEndTag(b []byte, i int, name []byte) (int, bool) {
 
 // scanXMLValue reads the content of the known element name, which starts
 // at b[i:], up to its end tag: text and CDATA sections, nothing else. It
-// returns the value's span and where the end tag ends.
-func scanXMLValue(b []byte, i int, name []byte) (sp valueSpan, next int, ok bool) {
-	start, segments := i, 0
-	for {
-		segStart, segEnd, plain, j, ok := nextXMLSegment(b, i)
-		if !ok {
-			return valueSpan{}, 0, false
+// returns where the value's raw text stands, whether it needs decoding, and
+// where the end tag ends.
+func scanXMLValue(b []byte, i int, name []byte) (start, end int, decode bool, next int, ok bool) {
+	first := i
+	start, end, plain, j, ok := nextXMLSegment(b, i)
+	switch {
+	case !ok:
+		return 0, 0, false, 0, false
+	case j == i: // empty: at "</"
+		start, end = i, i
+	case hasPrefixAt(b, j, "</"): // the common case: one segment
+		decode, i = !plain, j
+	default:
+		// Several segments: decodeXMLContent will walk the whole content
+		// again.
+		for i = j; ; i = j {
+			if _, _, _, j, ok = nextXMLSegment(b, i); !ok {
+				return 0, 0, false, 0, false
+			}
+			if j == i {
+				break // at "</"
+			}
 		}
-		if j == i {
-			break // at "</"
-		}
-		segments++
-		sp = span(segStart, segEnd, !plain)
-		i = j
+		start, end, decode = first, i, true
 	}
 	if next, ok = scanXMLEndTag(b, i, name); !ok {
-		return valueSpan{}, 0, false
+		return 0, 0, false, 0, false
 	}
-	if segments > 1 || sp.decode {
-		// Several segments, or one with entities or carriage returns:
-		// decodeXMLContent will walk the whole content again.
-		sp = span(start, i, true)
-	}
-	return sp, next, true
+	return start, end, decode, next, true
 }
 
 // skipXMLContent checks the content of the unknown element name, which
@@ -203,9 +256,26 @@ var xmlSpecial = func() (t [256]bool) {
 func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 	plain = true
 	for {
-		i = skipXMLPlain(b, i)
-		if i >= len(b) {
-			return 0, false, false
+		// Plain bytes a word at a time; in a CDATA section, looking past '&' and
+		// '<'.
+		if i+8 <= len(b) {
+			x := load64(b, i)
+			m := hasLess(x, 0x20) | hasByte(x, ']') | x&msb
+			if !cdata {
+				m |= hasByte(x, '&') | hasByte(x, '<')
+			}
+			if m == 0 {
+				i += 8
+				continue
+			}
+			i += bits.TrailingZeros64(m) >> 3
+		} else {
+			for i < len(b) && !xmlSpecial[b[i]] {
+				i++
+			}
+			if i >= len(b) {
+				return 0, false, false
+			}
 		}
 		switch c := b[i]; {
 		case c >= utf8.RuneSelf:
@@ -236,28 +306,12 @@ func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 			}
 		case c == '\r':
 			plain = false
-		case c == '\t' || c == '\n': // xmlStop marks them too
+		case c == '\t' || c == '\n': // the word test marks them too
 		default: // a control character
 			return 0, false, false
 		}
 		i++
 	}
-}
-
-// skipXMLPlain returns the index of the first byte at or after i that
-// xmlSpecial marks (or a tab or newline), or len(b), testing a word at a
-// time.
-func skipXMLPlain(b []byte, i int) int {
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if m := hasLess(x, 0x20) | hasByte(x, '&') | hasByte(x, '<') | hasByte(x, ']') | x&msb; m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-	}
-	for i < len(b) && !xmlSpecial[b[i]] {
-		i++
-	}
-	return i
 }
 
 // decodeXMLContent writes the value of checked element content: CDATA
