@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -152,7 +153,8 @@ func newOwner() string {
 }
 
 // keepAlive extends c every DedupRenewInterval until the returned stop is
-// called, logging a claim that was lost.
+// called (stop may be called more than once), logging a claim that was
+// lost.
 func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -171,9 +173,12 @@ func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (s
 			}
 		}
 	}()
+	var once sync.Once
 	return func() {
-		close(done)
-		<-finished
+		once.Do(func() {
+			close(done)
+			<-finished
+		})
 	}
 }
 
@@ -197,6 +202,7 @@ func (h *handler) handle(w http.ResponseWriter, req *http.Request, body []byte, 
 		if !ok {
 			return
 		}
+		stop() // no extension after the claim is complete
 		if err := c.complete(ctx, answer); err != nil {
 			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
 		}
