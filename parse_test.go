@@ -375,3 +375,25 @@ func TestParseCreateTime(t *testing.T) {
 		}
 	}
 }
+
+// TestValidMsgID holds validMsgID's word-at-a-time path to parseDigits, on
+// every length around it, with a non-digit at each position.
+func TestValidMsgID(t *testing.T) {
+	for n := 0; n <= 22; n++ {
+		digits := strings.Repeat("9", n)
+		cases := []string{digits, strings.Repeat("0", n)}
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{'/', ':', 'a', ' ', 0x80, '0' + 0x80} {
+				b := []byte(digits)
+				b[i] = c
+				cases = append(cases, string(b))
+			}
+		}
+		for _, s := range cases {
+			_, want := parseDigits(s, math.MaxUint64)
+			if got := validMsgID(s); got != want {
+				t.Errorf("validMsgID(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+}
