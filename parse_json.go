@@ -485,6 +485,57 @@ func decodeJSONString(w *strings.Builder, raw []byte) {
 	w.Write(buf[:n])
 }
 
+// decodeJSONInto is decodeJSONString into dst, which must be at least as
+// long as raw, and returns the length of the value. It copies a word at a
+// time up to each escape, the bytes after an escape overwritten.
+func decodeJSONInto(dst, raw []byte) int {
+	n := 0
+	for i := 0; i < len(raw); {
+		if i+8 <= len(raw) {
+			x := load64(raw, i)
+			binary.LittleEndian.PutUint64(dst[n:], x) // n <= i: dst has room
+			m := hasByte(x, '\\')
+			if m == 0 {
+				n, i = n+8, i+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			n, i = n+k, i+k
+		} else {
+			for ; i < len(raw) && raw[i] != '\\'; i++ {
+				dst[n] = raw[i]
+				n++
+			}
+			if i == len(raw) {
+				break
+			}
+		}
+		// An escape at raw[i].
+		if e := raw[i+1]; e != 'u' {
+			dst[n] = jsonUnescape[e]
+			n++
+			i += 2
+			continue
+		}
+		r := hex4(raw, i+2)
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				r2 = hex4(raw, i+2)
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		n += utf8.EncodeRune(dst[n:], r) // n+6 <= i: room for any rune
+	}
+	return n
+}
+
 // hex4 reads four hex digits at b[i:], or returns -1.
 func hex4(b []byte, i int) rune {
 	if len(b)-i < 4 {

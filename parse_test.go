@@ -397,3 +397,23 @@ func TestValidMsgID(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeJSONInto holds the in-place decoder finish uses for short
+// bodies to decodeJSONString, on escapes of every kind at every offset.
+func TestDecodeJSONInto(t *testing.T) {
+	escapes := []string{`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u4e2d`, `\ud83d\ude00`, `\ud800`, `\udc00x`, `\ud800\u0041`}
+	for _, e := range escapes {
+		for pre := 0; pre < 18; pre++ {
+			for post := 0; post < 10; post += 3 {
+				raw := []byte(strings.Repeat("a", pre) + e + strings.Repeat("中", post) + e)
+				var want strings.Builder
+				decodeJSONString(&want, raw)
+				dst := make([]byte, len(raw))
+				n := decodeJSONInto(dst, raw)
+				if got := string(dst[:n]); got != want.String() {
+					t.Errorf("decodeJSONInto(%q) = %q, want %q", raw, got, want.String())
+				}
+			}
+		}
+	}
+}
