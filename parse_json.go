@@ -100,6 +100,16 @@ func scanJSON(b []byte, fs *fields) bool {
 			if ok && known {
 				fs.set(f, j+1, i-1, escaped)
 			}
+		case known && b[j]-'1' < 9 && f.numeric():
+			// A number, CreateTime's or MsgId's: the common case, an
+			// integer, inline.
+			k := skipDigits(b, j+1)
+			if k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
+				i, ok = scanJSONField(b, j, f, fs)
+			} else {
+				fs.set(f, j, k, false)
+				i, ok = k, true
+			}
 		case known:
 			i, ok = scanJSONField(b, j, f, fs)
 		default:
