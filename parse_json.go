@@ -370,12 +370,36 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 	for {
 		if j+8 <= len(b) {
-			m := jsonStopExact(load64(b, j))
+			// The marks of a word are taken in turn, each byte read from
+			// the word: a short escape within it costs no load. A mark
+			// above the lowest may be false (see jsonStop); the byte it
+			// marks is tested all the same.
+			x := load64(b, j)
+			m := jsonStopExact(x)
+			k := 0
+			for m != 0 {
+				k = bits.TrailingZeros64(m) >> 3
+				c := byte(x >> (8 * k))
+				if c == '"' {
+					return j + k + 1, escaped, true
+				}
+				if c == '\\' {
+					if e := byte(x >> (8*k + 8)); k < 7 && e != 'u' && jsonShortEscape[e] {
+						escaped = true
+						m &= ^uint64(0) << (8*k + 16) // past the escape's two bytes
+						continue
+					}
+				} else if ' ' <= c && c < utf8.RuneSelf { // a false mark
+					m &= m - 1
+					continue
+				}
+				break // the byte at k needs the closer look below
+			}
 			if m == 0 {
 				j += 8
 				continue
 			}
-			j += bits.TrailingZeros64(m) >> 3
+			j += k
 		} else {
 			for j < len(b) && !jsonSpecial[b[j]] {
 				j++

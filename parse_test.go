@@ -1,6 +1,7 @@
 package csmsg
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -412,6 +414,26 @@ func TestDecodeJSONInto(t *testing.T) {
 				n := decodeJSONInto(dst, raw)
 				if got := string(dst[:n]); got != want.String() {
 					t.Errorf("decodeJSONInto(%q) = %q, want %q", raw, got, want.String())
+				}
+			}
+		}
+	}
+}
+
+// TestScanJSONStringEscapes holds scanJSONString to encoding/json on
+// escapes, valid and not, and the bytes that follow them, at every offset
+// of a word.
+func TestScanJSONStringEscapes(t *testing.T) {
+	parts := []string{`\"`, `\\`, `\/`, `\n`, `\u0041`, `\ud83d\ude00`, `\x`, `\u00`, "\\\x01", `\`, "\x01", `"`, `!`, `#`, `]`, " ", "é", "中", "\xff", `a`}
+	for _, p := range parts {
+		for _, q := range parts {
+			for pre := 0; pre < 10; pre++ {
+				s := `"` + strings.Repeat("a", pre) + p + q + strings.Repeat("b", pre%3) + `"`
+				end, _, ok := scanJSONString([]byte(s), 0)
+				// The scanner leaves invalid UTF-8 to the reference.
+				want := json.Valid([]byte(s)) && utf8.ValidString(s)
+				if got := ok && end == len(s); got != want {
+					t.Errorf("scanJSONString(%q) = %d, %v; encoding/json valid: %v", s, end, ok, want)
 				}
 			}
 		}
