@@ -279,6 +279,22 @@ func (fs *fields) finish(body []byte, f Format) {
 		sp := fs.span[bits.TrailingZeros32(uint32(m))]
 		n += int(sp.end - sp.start)
 	}
+	if f == FormatJSON && n <= finishBufLen {
+		// A short JSON body: the copy is made on the stack, the values
+		// decoded into it in place, and the string made from it at once,
+		// which costs less than a strings.Builder.
+		var buf [finishBufLen]byte
+		at := copy(buf[:], body)
+		for m := fs.decode; m != 0; m &= m - 1 {
+			sp := &fs.span[bits.TrailingZeros32(uint32(m))]
+			start := at
+			at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
+			*sp = valueSpan{int32(start), int32(at)}
+		}
+		fs.text = string(buf[:at])
+		fs.decode = 0
+		return
+	}
 	var b strings.Builder
 	b.Grow(n)
 	b.Write(body)
@@ -291,6 +307,10 @@ func (fs *fields) finish(body []byte, f Format) {
 	fs.text = b.String()
 	fs.decode = 0
 }
+
+// finishBufLen bounds the JSON bodies, with their decoded values, whose
+// copy finish makes on the stack.
+const finishBufLen = 512
 
 // raw returns the value of fd, before finish, as bytes: a slice of body
 // when it needs no decoding, a copy otherwise.

@@ -298,6 +298,15 @@ func checkMsgID(fs *fields) error {
 
 // validMsgID reports whether s is decimal digits of a uint64.
 func validMsgID(s string) bool {
+	if n := len(s); n >= 8 && n <= 19 {
+		// Up to 19 digits cannot overflow: the common case is two or
+		// three words of digits, which may overlap.
+		m := nonDigits(load64(s, 0)) | nonDigits(load64(s, n-8))
+		if n > 16 {
+			m |= nonDigits(load64(s, 8))
+		}
+		return m == 0
+	}
 	_, ok := parseDigits(s, math.MaxUint64)
 	return ok
 }

@@ -100,6 +100,16 @@ func scanJSON(b []byte, fs *fields) bool {
 			if ok && known {
 				fs.set(f, j+1, i-1, escaped)
 			}
+		case known && b[j]-'1' < 9 && f.numeric():
+			// A number, CreateTime's or MsgId's: the common case, an
+			// integer, inline.
+			k := skipDigits(b, j+1)
+			if k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
+				i, ok = scanJSONField(b, j, f, fs)
+			} else {
+				fs.set(f, j, k, false)
+				i, ok = k, true
+			}
 		case known:
 			i, ok = scanJSONField(b, j, f, fs)
 		default:
@@ -360,12 +370,36 @@ func scanJSONString(b []byte, i int) (end int, escaped, ok bool) {
 func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 	for {
 		if j+8 <= len(b) {
-			m := jsonStopExact(load64(b, j))
+			// The marks of a word are taken in turn, each byte read from
+			// the word: a short escape within it costs no load. A mark
+			// above the lowest may be false (see jsonStop); the byte it
+			// marks is tested all the same.
+			x := load64(b, j)
+			m := jsonStopExact(x)
+			k := 0
+			for m != 0 {
+				k = bits.TrailingZeros64(m) >> 3
+				c := byte(x >> (8 * k))
+				if c == '"' {
+					return j + k + 1, escaped, true
+				}
+				if c == '\\' {
+					if e := byte(x >> (8*k + 8)); k < 7 && e != 'u' && jsonShortEscape[e] {
+						escaped = true
+						m &= ^uint64(0) << (8*k + 16) // past the escape's two bytes
+						continue
+					}
+				} else if ' ' <= c && c < utf8.RuneSelf { // a false mark
+					m &= m - 1
+					continue
+				}
+				break // the byte at k needs the closer look below
+			}
 			if m == 0 {
 				j += 8
 				continue
 			}
-			j += bits.TrailingZeros64(m) >> 3
+			j += k
 		} else {
 			for j < len(b) && !jsonSpecial[b[j]] {
 				j++
@@ -483,6 +517,57 @@ func decodeJSONString(w *strings.Builder, raw []byte) {
 		n += utf8.EncodeRune(buf[n:], r)
 	}
 	w.Write(buf[:n])
+}
+
+// decodeJSONInto is decodeJSONString into dst, which must be at least as
+// long as raw, and returns the length of the value. It copies a word at a
+// time up to each escape, the bytes after an escape overwritten.
+func decodeJSONInto(dst, raw []byte) int {
+	n := 0
+	for i := 0; i < len(raw); {
+		if i+8 <= len(raw) {
+			x := load64(raw, i)
+			binary.LittleEndian.PutUint64(dst[n:], x) // n <= i: dst has room
+			m := hasByte(x, '\\')
+			if m == 0 {
+				n, i = n+8, i+8
+				continue
+			}
+			k := bits.TrailingZeros64(m) >> 3
+			n, i = n+k, i+k
+		} else {
+			for ; i < len(raw) && raw[i] != '\\'; i++ {
+				dst[n] = raw[i]
+				n++
+			}
+			if i == len(raw) {
+				break
+			}
+		}
+		// An escape at raw[i].
+		if e := raw[i+1]; e != 'u' {
+			dst[n] = jsonUnescape[e]
+			n++
+			i += 2
+			continue
+		}
+		r := hex4(raw, i+2)
+		i += 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+				r2 = hex4(raw, i+2)
+			}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		n += utf8.EncodeRune(dst[n:], r) // n+6 <= i: room for any rune
+	}
+	return n
 }
 
 // hex4 reads four hex digits at b[i:], or returns -1.

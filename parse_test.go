@@ -1,6 +1,7 @@
 package csmsg
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -372,6 +374,68 @@ func TestParseCreateTime(t *testing.T) {
 		got, err := parseCreateTime(s)
 		if (err != nil) != (wantErr != nil) || err == nil && got != want {
 			t.Errorf("parseCreateTime(%q) = %d, %v; strconv: %d, %v", s, got, err, want, wantErr)
+		}
+	}
+}
+
+// TestValidMsgID holds validMsgID's word-at-a-time path to parseDigits, on
+// every length around it, with a non-digit at each position.
+func TestValidMsgID(t *testing.T) {
+	for n := 0; n <= 22; n++ {
+		digits := strings.Repeat("9", n)
+		cases := []string{digits, strings.Repeat("0", n)}
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{'/', ':', 'a', ' ', 0x80, '0' + 0x80} {
+				b := []byte(digits)
+				b[i] = c
+				cases = append(cases, string(b))
+			}
+		}
+		for _, s := range cases {
+			_, want := parseDigits(s, math.MaxUint64)
+			if got := validMsgID(s); got != want {
+				t.Errorf("validMsgID(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+}
+
+// TestDecodeJSONInto holds the in-place decoder finish uses for short
+// bodies to decodeJSONString, on escapes of every kind at every offset.
+func TestDecodeJSONInto(t *testing.T) {
+	escapes := []string{`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u4e2d`, `\ud83d\ude00`, `\ud800`, `\udc00x`, `\ud800\u0041`}
+	for _, e := range escapes {
+		for pre := 0; pre < 18; pre++ {
+			for post := 0; post < 10; post += 3 {
+				raw := []byte(strings.Repeat("a", pre) + e + strings.Repeat("中", post) + e)
+				var want strings.Builder
+				decodeJSONString(&want, raw)
+				dst := make([]byte, len(raw))
+				n := decodeJSONInto(dst, raw)
+				if got := string(dst[:n]); got != want.String() {
+					t.Errorf("decodeJSONInto(%q) = %q, want %q", raw, got, want.String())
+				}
+			}
+		}
+	}
+}
+
+// TestScanJSONStringEscapes holds scanJSONString to encoding/json on
+// escapes, valid and not, and the bytes that follow them, at every offset
+// of a word.
+func TestScanJSONStringEscapes(t *testing.T) {
+	parts := []string{`\"`, `\\`, `\/`, `\n`, `\u0041`, `\ud83d\ude00`, `\x`, `\u00`, "\\\x01", `\`, "\x01", `"`, `!`, `#`, `]`, " ", "é", "中", "\xff", `a`}
+	for _, p := range parts {
+		for _, q := range parts {
+			for pre := 0; pre < 10; pre++ {
+				s := `"` + strings.Repeat("a", pre) + p + q + strings.Repeat("b", pre%3) + `"`
+				end, _, ok := scanJSONString([]byte(s), 0)
+				// The scanner leaves invalid UTF-8 to the reference.
+				want := json.Valid([]byte(s)) && utf8.ValidString(s)
+				if got := ok && end == len(s); got != want {
+					t.Errorf("scanJSONString(%q) = %d, %v; encoding/json valid: %v", s, end, ok, want)
+				}
+			}
 		}
 	}
 }
