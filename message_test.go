@@ -170,6 +170,12 @@ var inlineCases = []struct {
 		want: &Unknown{Header: Header{MsgType: "voice"}, MsgID: "6054768590064713728"},
 	},
 	{
+		name: "one CDATA section with a carriage return keeps its '&' as it is",
+		xml:  "<xml><MsgType>text</MsgType><Content><![CDATA[00&\rcf &amp; x]]></Content></xml>",
+		json: `{"MsgType":"text","Content":"00&\ncf &amp; x"}`,
+		want: &Text{Header: Header{MsgType: "text"}, Content: "00&\ncf &amp; x"},
+	},
+	{
 		name: "escapes, entities and split CDATA",
 		xml:  "<xml><MsgType>text</MsgType><Content>a&lt;&amp;&gt;&apos;&quot;&#x4F60;&#22909;<![CDATA[]]]]><![CDATA[>]]>\t&#13;</Content></xml>",
 		json: `{"MsgType":"text","Content":"a<&>'\"\u4F60\u597D]]>\t\r"}`,

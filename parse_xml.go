@@ -168,6 +168,11 @@ func scanXMLValue(b []byte, i int, name []byte) (start, end int, decode bool, ne
 		start, end = i, i
 	case hasPrefixAt(b, j, "</"): // the common case: one segment
 		decode, i = !plain, j
+		if decode {
+			// decodeXMLContent reads the segment as it stands, CDATA
+			// markers and all: inside CDATA '&' is no entity.
+			start, end = first, j
+		}
 	default:
 		// Several segments: decodeXMLContent will walk the whole content
 		// again.
@@ -357,6 +362,9 @@ func writeXMLChars(w *strings.Builder, seg []byte, text bool) {
 			continue
 		}
 		r, n := xmlEntity(seg, i)
+		if n == 0 { // not a checked segment: keep the byte, never stall
+			r, n = '&', 1
+		}
 		w.WriteRune(r)
 		i += n
 	}
