@@ -1,6 +1,7 @@
 // Package csmsg receives WeChat Mini Program customer-service pushes
-// (客服消息): the messages a user sends in a mini program's customer-service
-// chat, which WeChat's servers POST to the developer's URL as XML or JSON.
+// (客服消息), the messages a user sends in a mini program's customer-service
+// chat, which WeChat's servers POST to the developer's URL as XML or JSON,
+// and answers them through WeChat's customer-service API.
 //
 // # Parsing
 //
