@@ -500,23 +500,30 @@ func decodeJSONString(w *strings.Builder, raw []byte) {
 			i += 2
 			continue
 		}
-		r := hex4(raw, i+2)
-		i += 6
-		if utf16.IsSurrogate(r) {
-			r2 := rune(-1)
-			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-				r2 = hex4(raw, i+2)
-			}
-			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-				r = dec
-				i += 6
-			} else {
-				r = utf8.RuneError
-			}
-		}
+		var r rune
+		r, i = unescapeU(raw, i)
 		n += utf8.EncodeRune(buf[n:], r)
 	}
 	w.Write(buf[:n])
+}
+
+// unescapeU decodes the checked \uXXXX escape at raw[i:], with the escape
+// after it when the two are a surrogate pair, as encoding/json does (a lone
+// surrogate is U+FFFD), and returns where the escapes end.
+func unescapeU(raw []byte, i int) (rune, int) {
+	r := hex4(raw, i+2)
+	i += 6
+	if utf16.IsSurrogate(r) {
+		r2 := rune(-1)
+		if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+			r2 = hex4(raw, i+2)
+		}
+		if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+			return dec, i + 6
+		}
+		return utf8.RuneError, i
+	}
+	return r, i
 }
 
 // decodeJSONInto is decodeJSONString into dst, which must be at least as
@@ -551,20 +558,8 @@ func decodeJSONInto(dst, raw []byte) int {
 			i += 2
 			continue
 		}
-		r := hex4(raw, i+2)
-		i += 6
-		if utf16.IsSurrogate(r) {
-			r2 := rune(-1)
-			if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-				r2 = hex4(raw, i+2)
-			}
-			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-				r = dec
-				i += 6
-			} else {
-				r = utf8.RuneError
-			}
-		}
+		var r rune
+		r, i = unescapeU(raw, i)
 		n += utf8.EncodeRune(dst[n:], r) // n+6 <= i: room for any rune
 	}
 	return n
