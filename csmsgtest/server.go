@@ -516,8 +516,7 @@ func (s *Server) stableToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeError(w, codeRequirePOST)
+	if !s.authorized(w, r) {
 		return
 	}
 	var req struct {
@@ -541,17 +540,11 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			ThumbMediaID string `json:"thumb_media_id"`
 		} `json:"miniprogrampage"`
 	}
-	s.mu.Lock()
-	code := s.checkToken(r)
-	s.mu.Unlock()
-	if code != 0 {
-		writeError(w, code)
-		return
-	}
 	if !readJSON(w, r, &req) {
 		return
 	}
 	msg := SentMessage{ToUser: req.ToUser, MsgType: req.MsgType}
+	code := 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch req.MsgType {
@@ -613,16 +606,25 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	writeError(w, 0)
 }
 
-func (s *Server) setTyping(w http.ResponseWriter, r *http.Request) {
+// authorized answers a call that is not a POST with a valid access token,
+// and reports whether the call goes on.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		writeError(w, codeRequirePOST)
-		return
+		return false
 	}
 	s.mu.Lock()
 	code := s.checkToken(r)
 	s.mu.Unlock()
 	if code != 0 {
 		writeError(w, code)
+		return false
+	}
+	return true
+}
+
+func (s *Server) setTyping(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
 		return
 	}
 	var req struct {
@@ -652,15 +654,7 @@ func (s *Server) setTyping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		writeError(w, codeRequirePOST)
-		return
-	}
-	s.mu.Lock()
-	code := s.checkToken(r)
-	s.mu.Unlock()
-	if code != 0 {
-		writeError(w, code)
+	if !s.authorized(w, r) {
 		return
 	}
 	if r.URL.Query().Get("type") != "image" {
