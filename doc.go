@@ -145,7 +145,7 @@
 // # Performance
 //
 // Parse reads WeChat's flat XML and JSON with hand-written scanners: one
-// pass over the body, then two allocations, one copy of the body (whose
+// pass over the body, then two allocations, one string of the values (whose
 // substrings the fields are) and the message. What the scanners do not fully
 // understand (a prolog, comments, attributes, deep nesting, any error) goes
 // to reference decoders built on encoding/xml and encoding/json, which define

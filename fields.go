@@ -212,14 +212,15 @@ func badField(f field) error {
 // error only for the fields of the kind being built.
 //
 // The values are substrings of text. A scanner records spans of the body
-// (set), then finish makes text one copy of the body, followed by the
-// decoded values of those that need decoding; the reference decoders give
-// values (see [values.fields]).
+// (set), then finish makes text the values alone, one after another, those
+// that need it decoded; the reference decoders give values (see
+// [values.fields]).
 type fields struct {
 	text   string
 	span   [maxFields]valueSpan
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
+	have   fieldMask // the fields with a span, empty or not
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
@@ -227,8 +228,8 @@ type fields struct {
 // (maxScanLen). An empty value's span is {0, 0}, wherever it stood.
 type valueSpan struct{ start, end int32 }
 
-// maxScanLen is the longest body the scanners take: finish's copy of it,
-// at most twice as long, fits the spans' 32 bits.
+// maxScanLen is the longest body the scanners take, so that a span of it
+// fits 32 bits.
 const maxScanLen = 1<<30 - 1
 
 // val returns the value of f.
@@ -247,6 +248,7 @@ func (fs *fields) set(f field, start, end int, decode bool) {
 	fs.span[f] = valueSpan{int32(start), int32(end)}
 	fs.decode = fs.decode.with(f, decode)
 	fs.bad &^= 1 << f
+	fs.have |= 1 << f
 }
 
 // setEmpty records the last occurrence of f, an empty value (JSON null, an
@@ -255,6 +257,7 @@ func (fs *fields) setEmpty(f field) {
 	fs.span[f] = valueSpan{}
 	fs.decode &^= 1 << f
 	fs.bad &^= 1 << f
+	fs.have &^= 1 << f
 }
 
 // setBad records the last occurrence of f, a value of the wrong kind.
@@ -262,33 +265,34 @@ func (fs *fields) setBad(f field) {
 	fs.span[f] = valueSpan{}
 	fs.decode &^= 1 << f
 	fs.bad |= 1 << f
+	fs.have &^= 1 << f
 }
 
 // finish makes the values a scanner recorded in body, a body in format f,
-// substrings of one copy of it, as the reference decoders would find them.
-// Where values need decoding (escapes, entities), the copy is the body
-// followed by their decoded values, so escapes cost no allocation either,
-// and the other values stay where they stand in the body.
+// substrings of one string that holds them and nothing else, decoded where
+// they need it (escapes, entities), as the reference decoders would find
+// them: one allocation, no larger than the body, and the message keeps no
+// more of the body than its values. Values that fit finishBufLen (and need
+// no XML decoding) are gathered on the stack first, which costs less than
+// a strings.Builder's write per value.
 func (fs *fields) finish(body []byte, f Format) {
-	if fs.decode == 0 {
-		fs.text = string(body)
-		return
-	}
-	n := len(body) // a decoded value is never longer than its raw text
-	for m := fs.decode; m != 0; m &= m - 1 {
+	n := 0 // a decoded value is never longer than its raw text
+	for m := fs.have; m != 0; m &= m - 1 {
 		sp := fs.span[bits.TrailingZeros32(uint32(m))]
 		n += int(sp.end - sp.start)
 	}
-	if f == FormatJSON && n <= finishBufLen {
-		// A short JSON body: the copy is made on the stack, the values
-		// decoded into it in place, and the string made from it at once,
-		// which costs less than a strings.Builder.
+	if n <= finishBufLen && (f == FormatJSON || fs.decode == 0) {
 		var buf [finishBufLen]byte
-		at := copy(buf[:], body)
-		for m := fs.decode; m != 0; m &= m - 1 {
-			sp := &fs.span[bits.TrailingZeros32(uint32(m))]
+		at := 0
+		for m := fs.have; m != 0; m &= m - 1 {
+			fd := field(bits.TrailingZeros32(uint32(m)))
+			sp := &fs.span[fd]
 			start := at
-			at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
+			if fs.decode.has(fd) {
+				at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
+			} else {
+				at += copy(buf[at:], body[sp.start:sp.end])
+			}
 			*sp = valueSpan{int32(start), int32(at)}
 		}
 		fs.text = string(buf[:at])
@@ -297,19 +301,22 @@ func (fs *fields) finish(body []byte, f Format) {
 	}
 	var b strings.Builder
 	b.Grow(n)
-	b.Write(body)
-	for m := fs.decode; m != 0; m &= m - 1 {
-		sp := &fs.span[bits.TrailingZeros32(uint32(m))]
+	for m := fs.have; m != 0; m &= m - 1 {
+		fd := field(bits.TrailingZeros32(uint32(m)))
+		sp := &fs.span[fd]
 		start := int32(b.Len())
-		decodeValue(&b, body[sp.start:sp.end], f)
+		if fs.decode.has(fd) {
+			decodeValue(&b, body[sp.start:sp.end], f)
+		} else {
+			b.Write(body[sp.start:sp.end])
+		}
 		*sp = valueSpan{start, int32(b.Len())}
 	}
 	fs.text = b.String()
 	fs.decode = 0
 }
 
-// finishBufLen bounds the JSON bodies, with their decoded values, whose
-// copy finish makes on the stack.
+// finishBufLen bounds the values that finish gathers on the stack.
 const finishBufLen = 512
 
 // raw returns the value of fd, before finish, as bytes: a slice of body
