@@ -188,6 +188,9 @@ func (m fieldMask) with(f field, in bool) fieldMask {
 // has reports whether f is in m.
 func (m fieldMask) has(f field) bool { return m&(1<<f) != 0 }
 
+// allFields holds every field.
+const allFields fieldMask = 1<<maxFields - 1
+
 // headerMask holds the fields every kind reads, beside MsgType.
 const headerMask fieldMask = 1<<fToUserName | 1<<fFromUserName | 1<<fCreateTime | 1<<fEvent
 
@@ -211,12 +214,14 @@ func badField(f field) error {
 // number; an XML element holding another element). A wrong value is an
 // error only for the fields of the kind being built.
 //
-// The values are substrings of text. A scanner records spans of the body
-// (set), then finish makes text the values alone, one after another, those
-// that need it decoded; the reference decoders give values (see
-// [values.fields]).
+// A scanner records spans of the body, src (set); the reference decoders
+// give values, which [values.fields] turns into spans of their own src.
+// Then build reads the values it checks (MsgType, CreateTime...) from src
+// (raw), and finish makes the values the message keeps substrings of
+// text, one string that holds them alone, those that need it decoded.
 type fields struct {
-	text   string
+	src    []byte // what the spans index before finish
+	text   string // what the spans index after finish
 	span   [maxFields]valueSpan
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
@@ -232,7 +237,7 @@ type valueSpan struct{ start, end int32 }
 // fits 32 bits.
 const maxScanLen = 1<<30 - 1
 
-// val returns the value of f.
+// val returns the value of f, after finish.
 func (fs *fields) val(f field) string {
 	sp := fs.span[f]
 	return fs.text[sp.start:sp.end]
@@ -268,14 +273,22 @@ func (fs *fields) setBad(f field) {
 	fs.have &^= 1 << f
 }
 
-// finish makes the values a scanner recorded in body, a body in format f,
+// finish makes the values of the fields in want, in a body of format f,
 // substrings of one string that holds them and nothing else, decoded where
 // they need it (escapes, entities), as the reference decoders would find
 // them: one allocation, no larger than the body, and the message keeps no
-// more of the body than its values. Values that fit finishBufLen (and need
-// no XML decoding) are gathered on the stack first, which costs less than
-// a strings.Builder's write per value.
-func (fs *fields) finish(body []byte, f Format) {
+// more of the body than its values. The other fields are empty after it.
+// Values that fit finishBufLen (and need no XML decoding) are gathered on
+// the stack first, which costs less than a strings.Builder's write per
+// value.
+func (fs *fields) finish(f Format, want fieldMask) {
+	for m := fs.have &^ want; m != 0; m &= m - 1 {
+		fs.span[bits.TrailingZeros32(uint32(m))] = valueSpan{}
+	}
+	fs.have &= want
+	fs.decode &= want
+	body := fs.src
+	fs.src = nil
 	n := 0 // a decoded value is never longer than its raw text
 	for m := fs.have; m != 0; m &= m - 1 {
 		sp := fs.span[bits.TrailingZeros32(uint32(m))]
@@ -319,15 +332,15 @@ func (fs *fields) finish(body []byte, f Format) {
 // finishBufLen bounds the values that finish gathers on the stack.
 const finishBufLen = 512
 
-// raw returns the value of fd, before finish, as bytes: a slice of body
-// when it needs no decoding, a copy otherwise.
-func (fs *fields) raw(fd field, body []byte, f Format) []byte {
+// raw returns the value of fd, before finish, in a body of format f, as
+// bytes: a slice of src when it needs no decoding, a copy otherwise.
+func (fs *fields) raw(fd field, f Format) []byte {
 	sp := fs.span[fd]
 	if !fs.decode.has(fd) {
-		return body[sp.start:sp.end]
+		return fs.src[sp.start:sp.end]
 	}
 	var b strings.Builder
-	decodeValue(&b, body[sp.start:sp.end], f)
+	decodeValue(&b, fs.src[sp.start:sp.end], f)
 	return []byte(b.String())
 }
 
@@ -354,7 +367,8 @@ func (v *values) set(f field, val string, bad bool) {
 	v.bad = v.bad.with(f, bad)
 }
 
-// fields returns v as fields, its values concatenated into one text.
+// fields returns v as fields, before finish: its values concatenated into
+// one src.
 func (v *values) fields() (fields, error) {
 	var fs fields
 	n := 0
@@ -364,21 +378,20 @@ func (v *values) fields() (fields, error) {
 	if n > maxScanLen {
 		return fields{}, fmt.Errorf("%w: values longer than %d bytes", ErrMalformed, maxScanLen)
 	}
-	var b strings.Builder
-	b.Grow(n)
+	src := make([]byte, 0, n)
 	for f, s := range v.val {
 		if s != "" {
-			start := b.Len()
-			b.WriteString(s)
-			fs.set(field(f), start, b.Len(), false)
+			start := len(src)
+			src = append(src, s...)
+			fs.set(field(f), start, len(src), false)
 		}
 	}
 	fs.bad = v.bad // an XML value may be bad and not empty
-	fs.text = b.String()
+	fs.src = src
 	return fs, nil
 }
 
-// values returns the values of finished fields.
+// values returns the values of fields finished with every field.
 func (fs *fields) values() values {
 	v := values{bad: fs.bad}
 	for f := field(0); f < maxFields; f++ {

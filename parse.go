@@ -55,9 +55,7 @@ func sniff(body []byte) (Format, error) {
 // reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
 	var fs fields
-	if scan(f, body, &fs) {
-		fs.finish(body, f)
-	} else {
+	if !scan(f, body, &fs) {
 		v, err := decodeReference(f, body)
 		if err != nil {
 			return nil, err
@@ -180,10 +178,10 @@ func kindOf[T any, P interface {
 
 // kindFor returns the kind of a push with this MsgType and Event, or nil
 // for a kind without a type.
-func kindFor(msgType, event string) *kind {
+func kindFor[T string | []byte](msgType, event T) *kind {
 	for i := range kinds {
 		k := &kinds[i]
-		if sameString(k.msgType, msgType) && (msgType != MsgTypeEvent || sameString(k.event, event)) {
+		if sameString(k.msgType, msgType) && (string(msgType) != MsgTypeEvent || sameString(k.event, event)) {
 			return k
 		}
 	}
@@ -193,8 +191,8 @@ func kindFor(msgType, event string) *kind {
 // sameString is a == b, with the length and the first byte compared
 // first: most strings kindFor compares differ there, and the full compare
 // is a call.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && (len(a) == 0 || a[0] == b[0]) && a == b
+func sameString[T string | []byte](a string, b T) bool {
+	return len(a) == len(b) && (len(a) == 0 || a[0] == b[0]) && a == string(b)
 }
 
 // kindOfMessage returns the kind of m's type and m's header and fields, or
@@ -221,15 +219,18 @@ func headerOf(msg Message) *Header {
 	return h
 }
 
-// build turns the fields of a well-formed body into a Message: the kind
-// that MsgType and Event name in the kinds table, or Unknown. body is the
-// whole body, kept as Unknown.Raw.
-func build(fs *fields, format Format, body []byte) (Message, error) {
+// build turns the fields of a well-formed body in format f, before finish,
+// into a Message: the kind that MsgType and Event name in the kinds table,
+// or Unknown. It reads what it checks from the fields' source, and then
+// finishes only the values the message keeps: a kind's MsgType is the
+// table's. body is the whole body, kept as Unknown.Raw.
+func build(fs *fields, f Format, body []byte) (Message, error) {
 	if err := fs.check(1 << fMsgType); err != nil {
 		return nil, err
 	}
-	if fs.val(fMsgType) == "" {
-		if !fs.bad.has(fEncrypt) && fs.val(fEncrypt) != "" {
+	msgType := fs.raw(fMsgType, f)
+	if len(msgType) == 0 {
+		if !fs.bad.has(fEncrypt) && len(fs.raw(fEncrypt, f)) != 0 {
 			return nil, ErrEncrypted
 		}
 		return nil, fmt.Errorf("%w: no MsgType", ErrMalformed)
@@ -237,35 +238,37 @@ func build(fs *fields, format Format, body []byte) (Message, error) {
 	if err := fs.check(headerMask); err != nil {
 		return nil, err
 	}
-	createTime, err := parseCreateTime(fs.val(fCreateTime))
+	createTime, err := parseCreateTime(fs.raw(fCreateTime, f))
 	if err != nil {
 		return nil, err
 	}
-	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: fs.val(fMsgType)}
-	event := fs.val(fEvent)
-	k := kindFor(h.MsgType, event)
+	k := kindFor(msgType, fs.raw(fEvent, f))
 	if k == nil || k.mask.has(fMsgID) {
-		if err := checkMsgID(fs); err != nil {
+		if err := checkMsgID(fs, f); err != nil {
 			return nil, err
 		}
 	}
 	if k == nil {
-		return &Unknown{Header: h, MsgID: fs.val(fMsgID), Event: event, Format: format, Raw: bytes.Clone(body)}, nil
+		fs.finish(f, allFields)
+		h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: fs.val(fMsgType)}
+		return &Unknown{Header: h, MsgID: fs.val(fMsgID), Event: fs.val(fEvent), Format: f, Raw: bytes.Clone(body)}, nil
 	}
 	if err := fs.check(k.mask); err != nil {
 		return nil, err
 	}
+	fs.finish(f, 1<<fToUserName|1<<fFromUserName|k.mask)
+	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: k.msgType}
 	var kv kindValues
-	for i, f := range k.fields {
-		kv[i] = fs.val(f)
+	for i, fd := range k.fields {
+		kv[i] = fs.val(fd)
 	}
 	return k.make(h, kv), nil
 }
 
 // parseCreateTime reads CreateTime: "" is 0, anything else must be decimal
 // digits (no sign) of an int64.
-func parseCreateTime(s string) (int64, error) {
-	if s == "" {
+func parseCreateTime[T string | []byte](s T) (int64, error) {
+	if len(s) == 0 {
 		return 0, nil
 	}
 	if n := len(s); n >= 8 && n <= 16 {
@@ -284,20 +287,21 @@ func parseCreateTime(s string) (int64, error) {
 	return int64(n), nil
 }
 
-// checkMsgID checks MsgId: absent, or decimal digits (no sign, fraction or
-// exponent) of a uint64, whether a JSON number or a string.
-func checkMsgID(fs *fields) error {
+// checkMsgID checks MsgId, before finish: absent, or decimal digits (no
+// sign, fraction or exponent) of a uint64, whether a JSON number or a
+// string.
+func checkMsgID(fs *fields, f Format) error {
 	if err := fs.check(1 << fMsgID); err != nil {
 		return err
 	}
-	if s := fs.val(fMsgID); s != "" && !validMsgID(s) {
+	if s := fs.raw(fMsgID, f); len(s) != 0 && !validMsgID(s) {
 		return fmt.Errorf("%w: MsgId is not decimal digits of a uint64", ErrMalformed)
 	}
 	return nil
 }
 
 // validMsgID reports whether s is decimal digits of a uint64.
-func validMsgID(s string) bool {
+func validMsgID[T string | []byte](s T) bool {
 	if n := len(s); n >= 8 && n <= 19 {
 		// Up to 19 digits cannot overflow: the common case is two or
 		// three words of digits, which may overlap.
@@ -313,8 +317,8 @@ func validMsgID(s string) bool {
 
 // parseDigits reads s, one or more decimal digits and nothing else, as a
 // number no larger than max.
-func parseDigits(s string, max uint64) (uint64, bool) {
-	if s == "" {
+func parseDigits[T string | []byte](s T, max uint64) (uint64, bool) {
+	if len(s) == 0 {
 		return 0, false
 	}
 	var n uint64

@@ -354,5 +354,5 @@ func readEnvelope(body []byte) (encrypt []byte, err error) {
 	if fs.bad.has(fEncrypt) {
 		return nil, badField(fEncrypt)
 	}
-	return fs.raw(fEncrypt, body, f), nil
+	return fs.raw(fEncrypt, f), nil
 }
