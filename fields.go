@@ -289,12 +289,9 @@ func (fs *fields) finish(f Format, want fieldMask) {
 	fs.decode &= want
 	body := fs.src
 	fs.src = nil
-	n := 0 // a decoded value is never longer than its raw text
-	for m := fs.have; m != 0; m &= m - 1 {
-		sp := fs.span[bits.TrailingZeros32(uint32(m))]
-		n += int(sp.end - sp.start)
-	}
-	if n <= finishBufLen && (f == FormatJSON || fs.decode == 0) {
+	if len(body) <= finishBufLen && (f == FormatJSON || fs.decode == 0) {
+		// The values are apart in body, and a decoded value is never
+		// longer than its raw text: they fit.
 		var buf [finishBufLen]byte
 		at := 0
 		for m := fs.have; m != 0; m &= m - 1 {
@@ -311,6 +308,11 @@ func (fs *fields) finish(f Format, want fieldMask) {
 		fs.text = string(buf[:at])
 		fs.decode = 0
 		return
+	}
+	n := 0 // a decoded value is never longer than its raw text
+	for m := fs.have; m != 0; m &= m - 1 {
+		sp := fs.span[bits.TrailingZeros32(uint32(m))]
+		n += int(sp.end - sp.start)
 	}
 	var b strings.Builder
 	b.Grow(n)
@@ -329,7 +331,7 @@ func (fs *fields) finish(f Format, want fieldMask) {
 	fs.decode = 0
 }
 
-// finishBufLen bounds the values that finish gathers on the stack.
+// finishBufLen bounds the bodies whose values finish gathers on the stack.
 const finishBufLen = 512
 
 // raw returns the value of fd, before finish, in a body of format f, as
