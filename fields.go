@@ -170,6 +170,68 @@ func lookupField[T string | []byte](name T) (field, bool) {
 	return lookupKey(k, len(name))
 }
 
+// keyOrder predicts the names in a push. WeChat writes them in one order,
+// the kinds table's: ToUserName, FromUserName, CreateTime and MsgType, then
+// the kind's fields. The scanners compare a JSON key or an XML tag with the
+// name predicted after the one before it, which is two masked words,
+// before they find its length and look it up (lookupKey).
+var keyOrder = func() (o struct {
+	next  [maxFields]field         // the key that follows each; noField at the end
+	words [maxFields + 1]nameWords // each name as the scanners compare it
+}) {
+	for f := range o.next {
+		o.next[f] = noField
+	}
+	for _, k := range kinds {
+		order := append([]field{fToUserName, fFromUserName, fCreateTime, fMsgType}, k.fields...)
+		for i, f := range order[:len(order)-1] {
+			if o.next[f] == noField { // the first kind to go on from f wins
+				o.next[f] = order[i+1]
+			}
+		}
+	}
+	o.words[noField] = nameWords{key: nameKey{lo: 1}} // no masked word is 1
+	for f := field(0); int(f) < numFields; f++ {
+		name := fieldNames[f]
+		if len(name) > maxNameLen-1 {
+			o.words[f] = o.words[noField] // the scanners read 16 bytes: a name and the byte after it
+			continue
+		}
+		k, _ := keyOf(name)
+		o.words[f] = nameWords{key: k, n: len(name), loMask: byteMask(len(name)), hiMask: byteMask(len(name) - 8)}
+	}
+	return o
+}()
+
+// noField is no field: keyOrder's prediction after the last key.
+const noField = field(maxFields)
+
+// nameWords is a name as the scanners compare the 16 bytes of a key or tag
+// with it: its key, the masks of its bytes in the two words, and its
+// length.
+type nameWords struct {
+	key            nameKey
+	loMask, hiMask uint64
+	n              int
+}
+
+// at reports whether b[i:] holds w's name followed by the byte end, given
+// lo and hi, the two words at b[i:]: b must hold 16 bytes there.
+func (w *nameWords) at(b []byte, i int, lo, hi uint64, end byte) bool {
+	return lo&w.loMask == w.key.lo && hi&w.hiMask == w.key.hi && b[i+w.n] == end
+}
+
+// byteMask is the mask of the low n bytes of a word, n clamped to 0..8.
+func byteMask(n int) uint64 {
+	switch {
+	case n <= 0:
+		return 0
+	case n >= 8:
+		return ^uint64(0)
+	}
+	return 1<<(8*n) - 1
+}
+
 // numeric reports whether a JSON number is an acceptable value of f, which
 // otherwise must be a string: MsgId and CreateTime come as either.
 func (f field) numeric() bool { return f == fMsgID || f == fCreateTime }

@@ -41,15 +41,19 @@ func scanJSON(b []byte, fs *fields) bool {
 	if i < len(b) && b[i] == '}' {
 		return skipSpace(b, i+1) == len(b)
 	}
+	next := fToUserName // the key keyOrder predicts
 	for {
 		// The key: the common case inline, a key of up to 15 bytes read as
-		// two words, whose closing quote is the first byte jsonStop marks.
+		// two words. First the predicted key, then any key, whose closing
+		// quote is the first byte jsonStop marks.
 		var f field
 		var known bool
 		j := 0
 		if i+17 <= len(b) && b[i] == '"' {
 			lo, hi := load64(b, i+1), load64(b, i+9)
-			if m := jsonStop(lo); m != 0 {
+			if p := &keyOrder.words[next]; p.at(b, i+1, lo, hi, '"') {
+				f, known, j = next, true, i+2+p.n
+			} else if m := jsonStop(lo); m != 0 {
 				if n := bits.TrailingZeros64(m) >> 3; b[i+1+n] == '"' {
 					f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
 					j = i + 2 + n
@@ -65,6 +69,9 @@ func scanJSON(b []byte, fs *fields) bool {
 			if f, known, j = scanJSONKey(b, i); j == 0 {
 				return false
 			}
+		}
+		if known {
+			next = keyOrder.next[f]
 		}
 		if j < len(b) && b[j] == ':' {
 			j++

@@ -272,8 +272,8 @@ func FuzzJSONMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) { checkMatchesReference(t, jsonImpl, body) })
 }
 
-// TestParseAllocs holds Parse to its budget: one copy of the body and the
-// message, for every typed realistic body (escapes included), and a safe-mode
+// TestParseAllocs holds Parse to its budget: one string of the values and
+// the message, for every typed realistic body (escapes included), and a safe-mode
 // Receiver.Parse to two more (the decoded ciphertext and the CBC decrypter).
 // Allocations are counted, not timed.
 func TestParseAllocs(t *testing.T) {
@@ -290,6 +290,32 @@ func TestParseAllocs(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 4.0, testing.AllocsPerRun(100, func() { _, _ = r.Parse(q, push) }), name)
 	}
+}
+
+// TestKeyOrder checks the names the scanners predict: the header's in
+// WeChat's order, then the first kind's (text), then, where one kind ends
+// and another goes on (after MsgId), the other's; and that each prediction
+// matches its own name, ended, and nothing longer or shorter.
+func TestKeyOrder(t *testing.T) {
+	var chain []string
+	for f := fToUserName; f != noField && len(chain) < maxFields; f = keyOrder.next[f] {
+		chain = append(chain, fieldNames[f])
+	}
+	assert.Equal(t, []string{"ToUserName", "FromUserName", "CreateTime", "MsgType", "Content", "MsgId",
+		"Title", "AppId", "PagePath", "ThumbUrl", "ThumbMediaId"}, chain)
+	at := func(f field, s string) bool {
+		b := []byte(s + strings.Repeat(" ", 16))
+		return keyOrder.words[f].at(b, 0, load64(b, 0), load64(b, 8), '"')
+	}
+	for f := field(0); int(f) < numFields; f++ {
+		name := fieldNames[f]
+		assert.True(t, at(f, name+`"`), name)
+		assert.False(t, at(f, name+`x"`), name)
+		assert.False(t, at(f, name[:len(name)-1]+`"`), name)
+		assert.False(t, at(f, name+`>`), name)
+	}
+	assert.False(t, at(noField, `"`))
+	assert.False(t, at(noField, `ToUserName"`))
 }
 
 // TestKindsTable walks the kinds table: every kind's filled value marshals

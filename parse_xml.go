@@ -34,6 +34,7 @@ func scanXML(body []byte, fs *fields) bool {
 		return false
 	}
 	i += len("<xml>")
+	next := fToUserName // the name keyOrder predicts
 	for {
 		i = skipSpace(body, i)
 		if i >= len(body) || body[i] != '<' {
@@ -42,8 +43,9 @@ func scanXML(body []byte, fs *fields) bool {
 		if hasPrefixAt(body, i, "</xml>") {
 			return skipSpace(body, i+len("</xml>")) == len(body)
 		}
-		f, known, end := scanXMLKnownTag(body, i)
+		f, known, end := scanXMLKnownTag(body, i, next)
 		if known {
+			next = keyOrder.next[f]
 			var start, stop int
 			var decode, ok bool
 			if start, stop, decode, i, ok = scanXMLValue(body, end, body[i+1:end-1]); !ok {
@@ -57,6 +59,9 @@ func scanXML(body []byte, fs *fields) bool {
 			return false
 		}
 		f, known = lookupField(name)
+		if known {
+			next = keyOrder.next[f]
+		}
 		switch {
 		case empty:
 			if known {
@@ -79,20 +84,23 @@ func scanXML(body []byte, fs *fields) bool {
 }
 
 // scanXMLKnownTag reads the start tag of a known field at b[i:], "<Name>",
-// the name read as two words, and returns the field and where the tag
-// ends; known is false for anything else, which scanXMLStartTag reads.
-// (The known names are XML names: registerField checks.)
-func scanXMLKnownTag(b []byte, i int) (f field, known bool, end int) {
+// the name read as two words, first compared with the predicted field
+// next, and returns the field and where the tag ends; known is false for
+// anything else, which scanXMLStartTag reads. (The known names are XML
+// names: registerField checks.)
+func scanXMLKnownTag(b []byte, i int, next field) (f field, known bool, end int) {
 	if i+17 > len(b) {
 		return 0, false, 0
 	}
-	lo := load64(b, i+1)
+	lo, hi := load64(b, i+1), load64(b, i+9)
+	if p := &keyOrder.words[next]; p.at(b, i+1, lo, hi, '>') {
+		return next, true, i + 2 + p.n
+	}
 	if m := hasByte(lo, '>'); m != 0 {
 		n := bits.TrailingZeros64(m) >> 3
 		f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
 		return f, known, i + 2 + n
 	}
-	hi := load64(b, i+9)
 	if m := hasByte(hi, '>'); m != 0 {
 		n := bits.TrailingZeros64(m) >> 3
 		f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
