@@ -173,21 +173,34 @@ func lookupField[T string | []byte](name T) (field, bool) {
 // keyOrder predicts the names in a push. WeChat writes them in one order,
 // the kinds table's: ToUserName, FromUserName, CreateTime and MsgType, then
 // the kind's fields. The scanners compare a JSON key or an XML tag with the
-// name predicted after the one before it, which is two masked words,
-// before they find its length and look it up (lookupKey).
+// name predicted after the one before it, or after MsgType, by the first
+// byte of its value, which is two masked words, before they find its
+// length and look it up (lookupKey).
 var keyOrder = func() (o struct {
-	next  [maxFields]field         // the key that follows each; noField at the end
-	words [maxFields + 1]nameWords // each name as the scanners compare it
+	next      [maxFields]field         // the key that follows each; noField at the end
+	byMsgType [256]field               // the kind's first key, by MsgType's first byte
+	words     [maxFields + 1]nameWords // each name as the scanners compare it
 }) {
 	for f := range o.next {
 		o.next[f] = noField
 	}
+	for c := range o.byMsgType {
+		o.byMsgType[c] = noField
+	}
 	for _, k := range kinds {
+		if c := k.msgType[0]; o.byMsgType[c] == noField { // the first kind wins
+			o.byMsgType[c] = k.fields[0]
+		}
 		order := append([]field{fToUserName, fFromUserName, fCreateTime, fMsgType}, k.fields...)
 		for i, f := range order[:len(order)-1] {
 			if o.next[f] == noField { // the first kind to go on from f wins
 				o.next[f] = order[i+1]
 			}
+		}
+	}
+	for c, f := range o.byMsgType {
+		if f == noField { // a MsgType of no kind: the first kind's guess
+			o.byMsgType[c] = o.next[fMsgType]
 		}
 	}
 	o.words[noField] = nameWords{key: nameKey{lo: 1}} // no masked word is 1

@@ -107,6 +107,9 @@ func scanJSON(b []byte, fs *fields) bool {
 			}
 			if ok && known {
 				fs.set(f, j+1, i-1, escaped)
+				if f == fMsgType {
+					next = keyOrder.byMsgType[b[j+1]]
+				}
 			}
 		case known && b[j]-'1' < 9 && f.numeric():
 			// A number, CreateTime's or MsgId's: the common case, an

@@ -314,9 +314,23 @@ func TestKeyOrder(t *testing.T) {
 		assert.False(t, at(f, name[:len(name)-1]+`"`), name)
 		assert.False(t, at(f, name+`>`), name)
 	}
+	assert.Equal(t, fieldIndexOf(t, "Content"), keyOrder.byMsgType['t'], "text: Content")
+	assert.Equal(t, fieldIndexOf(t, "PicUrl"), keyOrder.byMsgType['i'], "image: PicUrl")
+	assert.Equal(t, fMsgID, keyOrder.byMsgType['m'], "miniprogrampage: MsgId")
+	assert.Equal(t, fEvent, keyOrder.byMsgType['e'], "event: Event")
+	assert.Equal(t, fieldIndexOf(t, "Content"), keyOrder.byMsgType['v'], "voice, of no kind: the first kind's")
 	assert.False(t, at(noField, `"`))
 	assert.False(t, at(noField, `ToUserName"`))
 }
+
+// fieldIndexOf returns the field of a wire name.
+func fieldIndexOf(t *testing.T, name string) field {
+	f, ok := lookupField(name)
+	require.True(t, ok, name)
+	return f
+}
+
+func fContent(t *testing.T) field { return fieldIndexOf(t, "Content") }
 
 // TestKindsTable walks the kinds table: every kind's filled value marshals
 // in both formats and parses back equal, through every entry point, and

@@ -52,6 +52,9 @@ func scanXML(body []byte, fs *fields) bool {
 				return false
 			}
 			fs.set(f, start, stop, decode)
+			if f == fMsgType && start < stop {
+				next = keyOrder.byMsgType[body[start]]
+			}
 			continue
 		}
 		name, end, empty, ok := scanXMLStartTag(body, i)
