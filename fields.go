@@ -353,9 +353,9 @@ func (fs *fields) setBad(f field) {
 // they need it (escapes, entities), as the reference decoders would find
 // them: one allocation, no larger than the body, and the message keeps no
 // more of the body than its values. The other fields are empty after it.
-// Values that fit finishBufLen (and need no XML decoding) are gathered on
-// the stack first, which costs less than a strings.Builder's write per
-// value.
+// The values of a body of up to finishBufLen bytes (that need no XML
+// decoding) are gathered on the stack first, which costs less than a
+// strings.Builder's write per value.
 func (fs *fields) finish(f Format, want fieldMask) {
 	for m := fs.have &^ want; m != 0; m &= m - 1 {
 		fs.span[bits.TrailingZeros32(uint32(m))] = valueSpan{}
