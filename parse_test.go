@@ -330,8 +330,6 @@ func fieldIndexOf(t *testing.T, name string) field {
 	return f
 }
 
-func fContent(t *testing.T) field { return fieldIndexOf(t, "Content") }
-
 // TestKindsTable walks the kinds table: every kind's filled value marshals
 // in both formats and parses back equal, through every entry point, and
 // every wire name is found by the lookup.
