@@ -95,7 +95,11 @@ func scanJSON(b []byte, fs *fields) bool {
 			for k+8 <= len(b) {
 				if m := jsonStop(load64(b, k)); m != 0 {
 					k += bits.TrailingZeros64(m) >> 3
-					break
+					if c := b[k]; c != ' ' && c != '!' {
+						break
+					}
+					k++ // a space or '!', which jsonStop marks too
+					continue
 				}
 				k += 8
 			}
