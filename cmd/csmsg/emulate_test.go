@@ -157,9 +157,15 @@ func TestEmulate(t *testing.T) {
 
 			// A text: the bot sets typing and answers through the API.
 			postJSON(t, base+"api/text", `{"content":"hello"}`)
-			c := waitFor(t, base, "the echo", func(c conversation) bool { return findEntry(c, "bot", "text", "echo: hello") != nil })
+			// The bot may send its echo before the push's answer is in:
+			// wait for both.
+			c := waitFor(t, base, "the echo and the push's answer", func(c conversation) bool {
+				user := findEntry(c, "user", "text", "hello")
+				return findEntry(c, "bot", "text", "echo: hello") != nil && user != nil && user.Delivery != nil && user.Delivery.State != "sending"
+			})
 			user := findEntry(c, "user", "text", "hello")
 			require.NotNil(t, user)
+			require.NotEmpty(t, user.Delivery.Attempts)
 			assert.Equal(t, "ok", user.Delivery.State)
 			assert.Equal(t, tc.format, user.Delivery.Format)
 			assert.Equal(t, "success", user.Delivery.Attempts[0].Answer)
