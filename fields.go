@@ -25,6 +25,10 @@ const (
 	numHeaderFields
 )
 
+// headerOrder is the order in which WeChat writes the header's fields,
+// before the kind's.
+var headerOrder = [...]field{fToUserName, fFromUserName, fCreateTime, fMsgType}
+
 // maxFields bounds the known fields, a bit each in a fieldMask.
 const maxFields = 20
 
@@ -170,12 +174,13 @@ func lookupField[T string | []byte](name T) (field, bool) {
 	return lookupKey(k, len(name))
 }
 
-// keyOrder predicts the names in a push. WeChat writes them in one order,
-// the kinds table's: ToUserName, FromUserName, CreateTime and MsgType, then
-// the kind's fields. The scanners compare a JSON key or an XML tag with the
-// name predicted after the one before it, or after MsgType, by the first
-// byte of its value, which is two masked words, before they find its
-// length and look it up (lookupKey).
+// keyOrder predicts the names in a push. WeChat writes them in one order:
+// the header's (headerOrder), then the kind's, as the kinds table lists
+// them. A scanner compares each JSON key or XML tag with the predicted name
+// (two masked words and the byte after the name) before it finds the
+// name's length and hashes it (lookupKey). The prediction is the name that
+// follows the one before, or, after MsgType, the first field of the kind
+// whose MsgType starts with the same byte as the value.
 var keyOrder = func() (o struct {
 	next      [maxFields]field         // the key that follows each; noField at the end
 	byMsgType [256]field               // the kind's first key, by MsgType's first byte
@@ -188,10 +193,10 @@ var keyOrder = func() (o struct {
 		o.byMsgType[c] = noField
 	}
 	for _, k := range kinds {
-		if c := k.msgType[0]; o.byMsgType[c] == noField { // the first kind wins
+		if c := k.msgType[0]; len(k.fields) > 0 && o.byMsgType[c] == noField { // the first kind wins
 			o.byMsgType[c] = k.fields[0]
 		}
-		order := append([]field{fToUserName, fFromUserName, fCreateTime, fMsgType}, k.fields...)
+		order := append(headerOrder[:len(headerOrder):len(headerOrder)], k.fields...)
 		for i, f := range order[:len(order)-1] {
 			if o.next[f] == noField { // the first kind to go on from f wins
 				o.next[f] = order[i+1]
@@ -203,7 +208,7 @@ var keyOrder = func() (o struct {
 			o.byMsgType[c] = o.next[fMsgType]
 		}
 	}
-	o.words[noField] = nameWords{key: nameKey{lo: 1}} // no masked word is 1
+	o.words[noField] = nameWords{key: nameKey{lo: 1}} // its masks are 0: every masked word is 0, never 1
 	for f := field(0); int(f) < numFields; f++ {
 		name := fieldNames[f]
 		if len(name) > maxNameLen-1 {
@@ -300,12 +305,12 @@ type fields struct {
 	span   [maxFields]valueSpan
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
-	have   fieldMask // the fields with a span, empty or not
+	have   fieldMask // the fields set holds a value of (a string or a number, maybe empty)
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
 // the scanners leave bodies of 1 GiB or more to the reference decoders
-// (maxScanLen). An empty value's span is {0, 0}, wherever it stood.
+// (maxScanLen). An absent, null or bad value's span is {0, 0}.
 type valueSpan struct{ start, end int32 }
 
 // maxScanLen is the longest body the scanners take, so that a span of it

@@ -48,14 +48,15 @@ func sniff(body []byte) (Format, error) {
 // known value stands, without copying anything. A scanner reports false for
 // anything it does not fully understand: a prolog, comments, attributes,
 // namespaces, an element inside a known field, escapes in JSON keys,
-// nesting deeper than maxScanDepth, any syntax error. Then, and only then,
-// the body goes to the format's reference decoder (decodeXML, decodeJSON),
+// nesting deeper than maxScanDepth, any syntax error. Then, and only then
+// (or when a value build checks needs decoding: checkedFields), the body
+// goes to the format's reference decoder (decodeXML, decodeJSON),
 // built on encoding/xml and encoding/json, which defines what a push is and
 // gives the precise error. Where a scanner reports true it agrees with the
 // reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
 	var fs fields
-	if !scan(f, body, &fs) {
+	if !scan(f, body, &fs) || fs.decode&checkedFields != 0 {
 		v, err := decodeReference(f, body)
 		if err != nil {
 			return nil, err
@@ -218,6 +219,12 @@ func headerOf(msg Message) *Header {
 	_, h, _ := kindOfMessage(msg)
 	return h
 }
+
+// checkedFields are the fields build reads in place, before finish. A body
+// where one of them needs decoding (an escaped MsgType, say: WeChat sends
+// none) goes to the reference decoder, whose values need none, so that
+// reading them never allocates.
+const checkedFields fieldMask = 1<<fMsgType | 1<<fCreateTime | 1<<fEvent | 1<<fMsgID | 1<<fEncrypt
 
 // build turns the fields of a well-formed body in format f, before finish,
 // into a Message: the kind that MsgType and Event name in the kinds table,

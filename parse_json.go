@@ -89,17 +89,14 @@ func scanJSON(b []byte, fs *fields) bool {
 		var ok bool
 		switch {
 		case b[j] == '"':
-			// A string: its plain bytes inline, the rest (escapes,
-			// multi-byte characters...) in scanJSONString.
+			// A string: its plain bytes inline, the rest (spaces, which
+			// jsonStop marks too, escapes, multi-byte characters...) in
+			// scanJSONStringFrom.
 			k := j + 1
 			for k+8 <= len(b) {
 				if m := jsonStop(load64(b, k)); m != 0 {
 					k += bits.TrailingZeros64(m) >> 3
-					if c := b[k]; c != ' ' && c != '!' {
-						break
-					}
-					k++ // a space or '!', which jsonStop marks too
-					continue
+					break
 				}
 				k += 8
 			}
@@ -439,7 +436,7 @@ func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 			j += n
 		case c < 0x20:
 			return 0, false, false
-		case c < utf8.RuneSelf: // ' ' or '!', from the tail loop or the caller
+		case c < utf8.RuneSelf: // a byte no loop above stops at; stepped over all the same
 			j++
 		default:
 			if j, ok = skipMultibyte(b, j, false); !ok {
