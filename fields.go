@@ -305,7 +305,7 @@ type fields struct {
 	span   [maxFields]valueSpan
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
-	have   fieldMask // the fields set holds a value of (a string or a number, maybe empty)
+	have   fieldMask // the fields set recorded a value for (a string or a number, maybe empty)
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
