@@ -134,6 +134,7 @@ var edgeCases = map[Format][]string{
 		"<xml><MsgType>event</MsgType><Event>user_enter_tempsession</Event><SessionFrom>s</SessionFrom></xml>",
 		"<xml><Encrypt><![CDATA[abc]]></Encrypt></xml>",
 		"<xml><Encrypt>a&amp;c</Encrypt></xml>",
+		"<xml><MsgType>te&#120;t</MsgType><CreateTime>1&#48;</CreateTime><MsgId><![CDATA[1]]><![CDATA[2]]></MsgId></xml>",
 		"<xml><MsgType>text</MsgType><Content>",
 		"<xml><MsgType>text</MsgType><Content><![CDATA[abc",
 		"<xml><MsgType>text</MsgType><",
@@ -177,6 +178,12 @@ var edgeCases = map[Format][]string{
 		`{"MsgType":"text","CreateTime":"+5"}`,
 		`{"MsgType":"text","CreateTime":"-0"}`,
 		`{"MsgType":"text","MsgId":"\u0031"}`,
+		// Escapes in the values build checks in place (checkedFields): the
+		// reference's job.
+		`{"MsgType":"te\u0078t","CreateTime":"1\u0030","Content":"x"}`,
+		`{"MsgType":"\u0065vent","Event":"user_enter_tempsession\/","SessionFrom":"s"}`,
+		`{"MsgType":"event","Event":"user_enter_temp\u0073ession","SessionFrom":"s"}`,
+		`{"Encrypt":"a\/b"}`,
 		`{"Msg\u0054ype":"text"}`,
 		`{"msgtype":"text","MsgType":"image"}`,
 		"{\"Msg\xc3\xa9\":1,\"MsgType\":\"text\"}",
