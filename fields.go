@@ -300,7 +300,7 @@ func badField(f field) error {
 // (raw), and finish makes the values the message keeps substrings of
 // text, one string that holds them alone, those that need it decoded.
 type fields struct {
-	src    []byte // what the spans index before finish
+	src    []byte // what the spans index before finish, and nothing after
 	text   string // what the spans index after finish
 	span   [maxFields]valueSpan
 	bad    fieldMask
@@ -358,8 +358,8 @@ func (fs *fields) setBad(f field) {
 // they need it (escapes, entities), as the reference decoders would find
 // them: one allocation, no larger than the body, and the message keeps no
 // more of the body than its values. The other fields are empty after it.
-// The values of a body of up to finishBufLen bytes (that need no XML
-// decoding) are gathered on the stack first, which costs less than a
+// Values of up to finishBufLen bytes in all (that need no XML decoding)
+// are gathered on the stack first, which costs less than a
 // strings.Builder's write per value.
 func (fs *fields) finish(f Format, want fieldMask) {
 	for m := fs.have &^ want; m != 0; m &= m - 1 {
@@ -367,33 +367,49 @@ func (fs *fields) finish(f Format, want fieldMask) {
 	}
 	fs.have &= want
 	fs.decode &= want
-	body := fs.src
-	fs.src = nil
-	if len(body) <= finishBufLen && (f == FormatJSON || fs.decode == 0) {
-		// The values are apart in body, and a decoded value is never
-		// longer than its raw text: they fit.
-		var buf [finishBufLen]byte
-		at := 0
-		for m := fs.have; m != 0; m &= m - 1 {
-			fd := field(bits.TrailingZeros32(uint32(m)))
-			sp := &fs.span[fd]
-			start := at
-			if fs.decode.has(fd) {
-				at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
-			} else {
-				at += copy(buf[at:], body[sp.start:sp.end])
-			}
-			*sp = valueSpan{int32(start), int32(at)}
-		}
-		fs.text = string(buf[:at])
-		fs.decode = 0
-		return
-	}
-	n := 0 // a decoded value is never longer than its raw text
+	body := fs.src // left in fs: a store of a pointer costs a write barrier while the collector runs
+	n := 0         // a decoded value is never longer than its raw text
 	for m := fs.have; m != 0; m &= m - 1 {
 		sp := fs.span[bits.TrailingZeros32(uint32(m))]
 		n += int(sp.end - sp.start)
 	}
+	switch {
+	case f == FormatXML && fs.decode != 0 || n > finishBufLen:
+		fs.text = fs.write(body, n, f)
+	case n <= finishBufLen/4: // the common case, with less of a buffer to clear
+		var buf [finishBufLen / 4]byte
+		fs.text = fs.gather(buf[:], body)
+	default:
+		var buf [finishBufLen]byte
+		fs.text = fs.gather(buf[:], body)
+	}
+	fs.decode = 0
+}
+
+// finishBufLen bounds the values finish gathers on the stack.
+const finishBufLen = 512
+
+// gather is finish's copy of the values into buf, which holds them: it
+// returns them as one string, and makes the spans index it.
+func (fs *fields) gather(buf, body []byte) string {
+	at := 0
+	for m := fs.have; m != 0; m &= m - 1 {
+		fd := field(bits.TrailingZeros32(uint32(m)))
+		sp := &fs.span[fd]
+		start := at
+		if fs.decode.has(fd) {
+			at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
+		} else {
+			at += copy(buf[at:], body[sp.start:sp.end])
+		}
+		*sp = valueSpan{int32(start), int32(at)}
+	}
+	return string(buf[:at])
+}
+
+// write is gather through a strings.Builder of n bytes, for values too long
+// for the stack or that need XML decoding.
+func (fs *fields) write(body []byte, n int, f Format) string {
 	var b strings.Builder
 	b.Grow(n)
 	for m := fs.have; m != 0; m &= m - 1 {
@@ -407,12 +423,8 @@ func (fs *fields) finish(f Format, want fieldMask) {
 		}
 		*sp = valueSpan{start, int32(b.Len())}
 	}
-	fs.text = b.String()
-	fs.decode = 0
+	return b.String()
 }
-
-// finishBufLen bounds the bodies whose values finish gathers on the stack.
-const finishBufLen = 512
 
 // raw returns the value of fd, before finish, in a body of format f, as
 // bytes: a slice of src when it needs no decoding, a copy otherwise.

@@ -229,8 +229,8 @@ const checkedFields fieldMask = 1<<fMsgType | 1<<fCreateTime | 1<<fEvent | 1<<fM
 // build turns the fields of a well-formed body in format f, before finish,
 // into a Message: the kind that MsgType and Event name in the kinds table,
 // or Unknown. It reads what it checks from the fields' source, and then
-// finishes only the values the message keeps: a kind's MsgType is the
-// table's. body is the whole body, kept as Unknown.Raw.
+// finishes only the values the message keeps: a kind's MsgType and Event
+// are the table's. body is the whole body, kept as Unknown.Raw.
 func build(fs *fields, f Format, body []byte) (Message, error) {
 	if err := fs.check(1 << fMsgType); err != nil {
 		return nil, err
@@ -263,11 +263,18 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 	if err := fs.check(k.mask); err != nil {
 		return nil, err
 	}
-	fs.finish(f, 1<<fToUserName|1<<fFromUserName|k.mask)
+	keep := k.mask
+	if k.event != "" {
+		keep &^= 1 << fEvent // the table's, as MsgType is: kindFor matched it
+	}
+	fs.finish(f, 1<<fToUserName|1<<fFromUserName|keep)
 	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: k.msgType}
 	var kv kindValues
 	for i, fd := range k.fields {
 		kv[i] = fs.val(fd)
+		if !keep.has(fd) {
+			kv[i] = k.event
+		}
 	}
 	return k.make(h, kv), nil
 }

@@ -81,7 +81,11 @@ func scanJSON(b []byte, fs *fields) bool {
 			return false
 		}
 		if j < len(b) && b[j] <= ' ' {
-			j = skipSpace(b, j)
+			if b[j] == ' ' && j+1 < len(b) && b[j+1] > ' ' { // WeChat's indented bodies: one space
+				j++
+			} else {
+				j = skipSpace(b, j)
+			}
 		}
 		if j >= len(b) {
 			return false
@@ -115,7 +119,20 @@ func scanJSON(b []byte, fs *fields) bool {
 		case known && b[j]-'1' < 9 && f.numeric():
 			// A number, CreateTime's or MsgId's: the common case, an
 			// integer, inline.
-			k := skipDigits(b, j+1)
+			k := j + 1
+			if k+16 <= len(b) {
+				// CreateTime's 10 digits and MsgId's 16 to 20 end
+				// in the first two words.
+				if m := nonDigits(load64(b, k)); m != 0 {
+					k += bits.TrailingZeros64(m) >> 3
+				} else if m := nonDigits(load64(b, k+8)); m != 0 {
+					k += 8 + bits.TrailingZeros64(m)>>3
+				} else {
+					k = skipDigits(b, k+16)
+				}
+			} else {
+				k = skipDigits(b, k)
+			}
 			if k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
 				i, ok = scanJSONField(b, j, f, fs)
 			} else {
@@ -140,7 +157,14 @@ func scanJSON(b []byte, fs *fields) bool {
 		case ',':
 			i++
 			if i < len(b) && b[i] <= ' ' {
-				i = skipSpace(b, i)
+				if b[i] == '\n' && i+9 <= len(b) {
+					// An indented body: a newline and up to eight
+					// spaces, counted in one word.
+					i += 1 + bits.TrailingZeros64(load64(b, i+1)^lsb*' ')>>3
+				}
+				if i < len(b) && b[i] <= ' ' {
+					i = skipSpace(b, i)
+				}
 			}
 		case '}':
 			return skipSpace(b, i+1) == len(b)

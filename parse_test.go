@@ -169,6 +169,18 @@ var edgeCases = map[Format][]string{
 		"\xEF\xBB\xBF{\"MsgType\":\"text\"}",
 		"\xEF\xBB\xBF\xEF\xBB\xBF{\"MsgType\":\"text\"}",
 		" \t\r\n{ \t\r\n\"MsgType\" \t\r\n: \t\r\n\"text\" \t\r\n, \"Content\" : \"\" } \t\r\n",
+		// Indentation after a comma, which the scanner counts a word at a
+		// time, and one space after a colon.
+		"{\n  \"MsgType\": \"text\",\n  \"Content\": \"a\",\n\t\"MsgId\": 1,\n         \"CreateTime\": 2,\n\n \"Title\": \"t\",\n\r\"PicUrl\":  \"p\",\n        \"MediaId\":\"m\",\n}",
+		"{\"MsgType\": \"text\",\n        \"Content\": \"a\",\n        \n\"MsgId\": \"1\"}",
+		"{\"MsgType\":\"text\",\n \"Content\":\"a\",\n",
+		"{\"MsgType\":\"text\",\n \x01\"Content\":\"a\"}",
+		"{\"MsgType\":\"text\",\n  \"Content\": \u00a0\"a\"}",
+		// Numbers that end in the first word, the second, or later.
+		`{"MsgType":"text","CreateTime":1234567,"MsgId":12345678901234567}`,
+		`{"MsgType":"text","CreateTime":123456789012345678,"MsgId":12345678901234567890123}`,
+		`{"MsgType":"text","CreateTime":12345678,"MsgId":123456789012345678.5}`,
+		`{"MsgType":"text","CreateTime":1,"MsgId":1234567890123456e1}`,
 		`{"MsgType":"text","MsgId":-0.5e-3,"CreateTime":"12"}`,
 		`{"MsgType":"text","MsgId":01}`,
 		`{"MsgType":"text","MsgId":1.}`,
