@@ -376,8 +376,8 @@ func (fs *fields) finish(f Format, want fieldMask) {
 	switch {
 	case f == FormatXML && fs.decode != 0 || n > finishBufLen:
 		fs.text = fs.write(body, n, f)
-	case n <= finishBufLen/4: // the common case, with less of a buffer to clear
-		var buf [finishBufLen / 4]byte
+	case n <= finishBufLen/2: // the common case, with less of a buffer to clear
+		var buf [finishBufLen / 2]byte
 		fs.text = fs.gather(buf[:], body)
 	default:
 		var buf [finishBufLen]byte

@@ -119,20 +119,7 @@ func scanJSON(b []byte, fs *fields) bool {
 		case known && b[j]-'1' < 9 && f.numeric():
 			// A number, CreateTime's or MsgId's: the common case, an
 			// integer, inline.
-			k := j + 1
-			if k+16 <= len(b) {
-				// CreateTime's 10 digits and MsgId's 16 to 20 end
-				// in the first two words.
-				if m := nonDigits(load64(b, k)); m != 0 {
-					k += bits.TrailingZeros64(m) >> 3
-				} else if m := nonDigits(load64(b, k+8)); m != 0 {
-					k += 8 + bits.TrailingZeros64(m)>>3
-				} else {
-					k = skipDigits(b, k+16)
-				}
-			} else {
-				k = skipDigits(b, k)
-			}
+			k := skipDigits(b, j+1)
 			if k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
 				i, ok = scanJSONField(b, j, f, fs)
 			} else {
