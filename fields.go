@@ -297,11 +297,15 @@ func badField(f field) error {
 // A scanner records spans of the body, src (set); the reference decoders
 // give values, which [values.fields] turns into spans of their own src.
 // Then build reads the values it checks (MsgType, CreateTime...) from src
-// (raw), and finish makes the values the message keeps substrings of
-// text, one string that holds them alone, those that need it decoded.
+// (raw), and finish makes the values the message keeps substrings of one
+// string that holds them alone, those that need it decoded, and returns
+// it: val reads them from it.
+//
+// src is set where fields is declared, not by the scanners or finish: a
+// store of a pointer through a pointer costs a write barrier while the
+// collector runs.
 type fields struct {
 	src    []byte // what the spans index before finish, and nothing after
-	text   string // what the spans index after finish
 	span   [maxFields]valueSpan
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
@@ -317,10 +321,10 @@ type valueSpan struct{ start, end int32 }
 // fits 32 bits.
 const maxScanLen = 1<<30 - 1
 
-// val returns the value of f, after finish.
-func (fs *fields) val(f field) string {
+// val returns the value of f, after finish returned text.
+func (fs *fields) val(text string, f field) string {
 	sp := fs.span[f]
-	return fs.text[sp.start:sp.end]
+	return text[sp.start:sp.end]
 }
 
 // set records the last occurrence of f, a good value at body[start:end];
@@ -353,37 +357,40 @@ func (fs *fields) setBad(f field) {
 	fs.have &^= 1 << f
 }
 
-// finish makes the values of the fields in want, in a body of format f,
-// substrings of one string that holds them and nothing else, decoded where
-// they need it (escapes, entities), as the reference decoders would find
-// them: one allocation, no larger than the body, and the message keeps no
-// more of the body than its values. The other fields are empty after it.
+// finish returns the values of the fields in want, in a body of format f,
+// as one string that holds them and nothing else, decoded where they need
+// it (escapes, entities), as the reference decoders would find them, and
+// makes the spans index it: one allocation, no larger than the body, and
+// the message keeps no more of the body than its values. The other fields
+// are empty after it.
 // Values of up to finishBufLen bytes in all (that need no XML decoding)
 // are gathered on the stack first, which costs less than a
 // strings.Builder's write per value.
-func (fs *fields) finish(f Format, want fieldMask) {
+func (fs *fields) finish(f Format, want fieldMask) string {
 	for m := fs.have &^ want; m != 0; m &= m - 1 {
 		fs.span[bits.TrailingZeros32(uint32(m))] = valueSpan{}
 	}
 	fs.have &= want
 	fs.decode &= want
-	body := fs.src // left in fs: a store of a pointer costs a write barrier while the collector runs
-	n := 0         // a decoded value is never longer than its raw text
+	body := fs.src
+	n := 0 // a decoded value is never longer than its raw text
 	for m := fs.have; m != 0; m &= m - 1 {
 		sp := fs.span[bits.TrailingZeros32(uint32(m))]
 		n += int(sp.end - sp.start)
 	}
+	var text string
 	switch {
 	case f == FormatXML && fs.decode != 0 || n > finishBufLen:
-		fs.text = fs.write(body, n, f)
+		text = fs.write(body, n, f)
 	case n <= finishBufLen/2: // the common case, with less of a buffer to clear
 		var buf [finishBufLen / 2]byte
-		fs.text = fs.gather(buf[:], body)
+		text = fs.gather(buf[:], body)
 	default:
 		var buf [finishBufLen]byte
-		fs.text = fs.gather(buf[:], body)
+		text = fs.gather(buf[:], body)
 	}
 	fs.decode = 0
+	return text
 }
 
 // finishBufLen bounds the values finish gathers on the stack.
@@ -485,11 +492,12 @@ func (v *values) fields() (fields, error) {
 	return fs, nil
 }
 
-// values returns the values of fields finished with every field.
-func (fs *fields) values() values {
+// values finishes fs with every field and returns its values.
+func (fs *fields) values(f Format) values {
+	text := fs.finish(f, allFields)
 	v := values{bad: fs.bad}
-	for f := field(0); f < maxFields; f++ {
-		v.val[f] = fs.val(f)
+	for fd := field(0); fd < maxFields; fd++ {
+		v.val[fd] = fs.val(text, fd)
 	}
 	return v
 }

@@ -55,7 +55,7 @@ func sniff(body []byte) (Format, error) {
 // gives the precise error. Where a scanner reports true it agrees with the
 // reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
-	var fs fields
+	fs := fields{src: body}
 	if !scan(f, body, &fs) || fs.decode&checkedFields != 0 {
 		v, err := decodeReference(f, body)
 		if err != nil {
@@ -68,7 +68,8 @@ func parseFormat(f Format, body []byte) (Message, error) {
 	return build(&fs, f, body)
 }
 
-// scan runs the scanner of format f.
+// scan runs the scanner of format f on body, which must be fs.src: the
+// caller sets it in its own fields, where the store costs no write barrier.
 func scan(f Format, body []byte, fs *fields) bool {
 	if f == FormatXML {
 		return scanXML(body, fs)
@@ -256,9 +257,9 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 		}
 	}
 	if k == nil {
-		fs.finish(f, allFields)
-		h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: fs.val(fMsgType)}
-		return &Unknown{Header: h, MsgID: fs.val(fMsgID), Event: fs.val(fEvent), Format: f, Raw: bytes.Clone(body)}, nil
+		text := fs.finish(f, allFields)
+		h := Header{ToUserName: fs.val(text, fToUserName), FromUserName: fs.val(text, fFromUserName), CreateTime: createTime, MsgType: fs.val(text, fMsgType)}
+		return &Unknown{Header: h, MsgID: fs.val(text, fMsgID), Event: fs.val(text, fEvent), Format: f, Raw: bytes.Clone(body)}, nil
 	}
 	if err := fs.check(k.mask); err != nil {
 		return nil, err
@@ -267,11 +268,11 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 	if k.event != "" {
 		keep &^= 1 << fEvent // the table's, as MsgType is: kindFor matched it
 	}
-	fs.finish(f, 1<<fToUserName|1<<fFromUserName|keep)
-	h := Header{ToUserName: fs.val(fToUserName), FromUserName: fs.val(fFromUserName), CreateTime: createTime, MsgType: k.msgType}
+	text := fs.finish(f, 1<<fToUserName|1<<fFromUserName|keep)
+	h := Header{ToUserName: fs.val(text, fToUserName), FromUserName: fs.val(text, fFromUserName), CreateTime: createTime, MsgType: k.msgType}
 	var kv kindValues
 	for i, fd := range k.fields {
-		kv[i] = fs.val(fd)
+		kv[i] = fs.val(text, fd)
 		if !keep.has(fd) {
 			kv[i] = k.event
 		}

@@ -32,7 +32,6 @@ func scanJSON(b []byte, fs *fields) bool {
 	if len(b) > maxScanLen {
 		return false
 	}
-	fs.src = b
 	i := skipSpace(b, bomLen(b))
 	if i >= len(b) || b[i] != '{' {
 		return false

@@ -28,7 +28,6 @@ func scanXML(body []byte, fs *fields) bool {
 	if len(body) > maxScanLen {
 		return false
 	}
-	fs.src = body
 	i := skipSpace(body, bomLen(body))
 	if !hasPrefixAt(body, i, "<xml>") {
 		return false

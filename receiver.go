@@ -347,7 +347,7 @@ func readEnvelope(body []byte) (encrypt []byte, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var fs fields
+	fs := fields{src: body}
 	if !scan(f, body, &fs) {
 		return nil, fmt.Errorf("%w: not the flat %v envelope WeChat sends", ErrMalformed, f)
 	}
