@@ -76,15 +76,29 @@ func isXMLChar(r rune) bool {
 // characters (Chinese among them) are checked two at a time from one word,
 // two-byte ones one at a time; the rest goes to utf8.DecodeRune.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
-	// Leads E0, ED and EF start the overlong forms, the surrogates and
-	// U+FFFE and U+FFFF: is3 takes a closer look.
-	const closer = 1<<0x0 | 1<<0xD | 1<<0xF
+	// Leads E0 and ED start the overlong forms and the surrogates, and in
+	// XML EF starts U+FFFE and U+FFFF: is3 takes a closer look. (EF also
+	// starts Chinese text's fullwidth punctuation.)
+	closer := uint64(1<<0x0 | 1<<0xD)
+	if xml {
+		closer |= 1 << 0xF
+	}
+	const mask, three = 0xC0C0F0C0C0F0, 0x8080E08080E0 // two three-byte characters
 	for {
+		// Four three-byte characters at a time, from two words.
+		for i+14 <= len(b) {
+			w, v := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+6:])
+			if (w&mask^three)|(v&mask^three) != 0 ||
+				(closer>>(w&0xF)|closer>>(w>>24&0xF)|closer>>(v&0xF)|closer>>(v>>24&0xF))&1 != 0 {
+				break
+			}
+			i += 12
+		}
 	words:
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if w&0xC0C0F0C0C0F0 == 0x8080E08080E0 && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0 {
-				i += 6 // two three-byte characters
+			if w&mask == three && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0 {
+				i += 6
 				continue
 			}
 			switch {

@@ -104,6 +104,9 @@ var edgeCases = map[Format][]string{
 		"<xml><MsgType>text</MsgType><Content>\uFFFE</Content></xml>",
 		"<xml><MsgType>text</MsgType><Content>a\uFFFFb</Content><Title>\uFFFD\uFFFC\uE000\uD7FF</Title></xml>",
 		"<xml><MsgType>text</MsgType><Content>é😀你，？</Content><Title><![CDATA[é😀你\uFFFF]]></Title></xml>",
+		"<xml><MsgType>text</MsgType><Content>你好你好，你好你好你好</Content><Title>你好你好\xEF\xBF\xBE你好你好</Title></xml>",
+		"<xml><MsgType>text</MsgType><Content>你好你好你\xED\x9F\xBF你好你好</Content><Title>你好你好你\xED\xA0\x80你好你好</Title></xml>",
+		"<xml><MsgType>text</MsgType><Content>你好你好你\xE0\xA0\x80你好你好</Content><Title>你好你\xE0\x80\x80你好你好</Title></xml>",
 		"<xml><MsgType>text</MsgType><Content>\xC0\x80</Content></xml>",
 		"<xml><MsgType>text</MsgType><Content>\xE0\x80\x80</Content></xml>",
 		"<xml><MsgType>text</MsgType><Content>\xED\xA0\x80</Content></xml>",
@@ -152,6 +155,11 @@ var edgeCases = map[Format][]string{
 		`{"MsgType":"text","Content":"\x"}`,
 		"{\"MsgType\":\"text\",\"Content\":\"\xff\"}",
 		"{\"MsgType\":\"text\",\"Content\":\"\uFFFE\uFFFF é😀你，？\"}",
+		// Runs of three-byte characters, which the scanner checks four
+		// at a time: a closer look at E0, ED and (in XML) EF leads.
+		"{\"MsgType\":\"text\",\"Content\":\"你好你好\xEF\xBF\xBF你好，你好你好\",\"Title\":\"你好你好你好\xED\xA0\x80你好\"}",
+		"{\"MsgType\":\"text\",\"Content\":\"你好你好你\xE0\x80\x80你好你好\",\"Title\":\"你好你好你\xE0\xA0\x80你好\xED\x9F\xBF你好\"}",
+		"{\"MsgType\":\"text\",\"Content\":\"你好你好你好你好\xE4\xBD\"}",
 		"{\"MsgType\":\"text\",\"Content\":\"\xC0\x80\"}",
 		"{\"MsgType\":\"text\",\"Content\":\"\xED\xA0\x80\"}",
 		"{\"MsgType\":\"text\",\"Content\":\"\xE4\xBD\"}",
