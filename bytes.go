@@ -73,8 +73,9 @@ func isXMLChar(r rune) bool {
 // skipMultibyte steps over the run of multi-byte characters at b[i:] and
 // returns where it ends, or false if it is not valid UTF-8 or, with xml
 // set, holds U+FFFE or U+FFFF, which XML does not allow. Three-byte
-// characters (Chinese among them) are checked two at a time from one word,
-// two-byte ones one at a time; the rest goes to utf8.DecodeRune.
+// characters (Chinese among them) are checked four at a time from two
+// words, then two at a time from one, two-byte ones one at a time; the
+// rest goes to utf8.DecodeRune.
 func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 	// Leads E0 and ED start the overlong forms and the surrogates, and in
 	// XML EF starts U+FFFE and U+FFFF: is3 takes a closer look. (EF also

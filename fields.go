@@ -362,10 +362,9 @@ func (fs *fields) setBad(f field) {
 // it (escapes, entities), as the reference decoders would find them, and
 // makes the spans index it: one allocation, no larger than the body, and
 // the message keeps no more of the body than its values. The other fields
-// are empty after it.
-// Values of up to finishBufLen bytes in all (that need no XML decoding)
-// are gathered on the stack first, which costs less than a
-// strings.Builder's write per value.
+// are empty after it. Values of up to finishBufLen bytes in all (that need
+// no XML decoding) are gathered on the stack first, which costs less than
+// a strings.Builder's write per value.
 func (fs *fields) finish(f Format, want fieldMask) string {
 	for m := fs.have &^ want; m != 0; m &= m - 1 {
 		fs.span[bits.TrailingZeros32(uint32(m))] = valueSpan{}

@@ -182,7 +182,7 @@ var edgeCases = map[Format][]string{
 		"{\"MsgType\":\"text\",\n \"Content\":\"a\",\n",
 		"{\"MsgType\":\"text\",\n \x01\"Content\":\"a\"}",
 		"{\"MsgType\":\"text\",\n  \"Content\": \u00a0\"a\"}",
-		// Numbers that end in the first word, the second, or later.
+		// Numbers of many lengths, integers and not.
 		`{"MsgType":"text","CreateTime":1234567,"MsgId":12345678901234567}`,
 		`{"MsgType":"text","CreateTime":123456789012345678,"MsgId":12345678901234567890123}`,
 		`{"MsgType":"text","CreateTime":12345678,"MsgId":123456789012345678.5}`,
