@@ -381,9 +381,6 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 	switch {
 	case f == FormatXML && fs.decode != 0 || n > finishBufLen:
 		text = fs.write(body, n, f)
-	case n <= finishBufLen/2: // the common case, with less of a buffer to clear
-		var buf [finishBufLen / 2]byte
-		text = fs.gather(buf[:], body)
 	default:
 		var buf [finishBufLen]byte
 		text = fs.gather(buf[:], body)
