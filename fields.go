@@ -378,10 +378,9 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 		n += int(sp.end - sp.start)
 	}
 	var text string
-	switch {
-	case f == FormatXML && fs.decode != 0 || n > finishBufLen:
+	if f == FormatXML && fs.decode != 0 || n > finishBufLen {
 		text = fs.write(body, n, f)
-	default:
+	} else {
 		var buf [finishBufLen]byte
 		text = fs.gather(buf[:], body)
 	}
