@@ -84,21 +84,15 @@ func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 	if xml {
 		closer |= 1 << 0xF
 	}
-	const mask, three = 0xC0C0F0C0C0F0, 0x8080E08080E0 // two three-byte characters
 	for {
 		// Four three-byte characters at a time, from two words.
-		for i+14 <= len(b) {
-			w, v := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+6:])
-			if (w&mask^three)|(v&mask^three) != 0 ||
-				(closer>>(w&0xF)|closer>>(w>>24&0xF)|closer>>(v&0xF)|closer>>(v>>24&0xF))&1 != 0 {
-				break
-			}
+		for i+14 <= len(b) && two3(binary.LittleEndian.Uint64(b[i:]), closer) && two3(binary.LittleEndian.Uint64(b[i+6:]), closer) {
 			i += 12
 		}
 	words:
 		for i+8 <= len(b) {
 			w := binary.LittleEndian.Uint64(b[i:])
-			if w&mask == three && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0 {
+			if two3(w, closer) {
 				i += 6
 				continue
 			}
@@ -123,6 +117,12 @@ func skipMultibyte(b []byte, i int, xml bool) (int, bool) {
 		}
 		i += size
 	}
+}
+
+// two3 reports whether the low six bytes of w are two three-byte
+// characters, neither with a lead closer marks (by its low nibble) for is3.
+func two3(w, closer uint64) bool {
+	return w&0xC0C0F0C0C0F0 == 0x8080E08080E0 && (closer>>(w&0xF)|closer>>(w>>24&0xF))&1 == 0
 }
 
 // is3 reports whether the low three bytes of w are a three-byte character

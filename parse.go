@@ -56,7 +56,7 @@ func sniff(body []byte) (Format, error) {
 // reference: the differential tests and fuzz targets hold them to it.
 func parseFormat(f Format, body []byte) (Message, error) {
 	fs := fields{src: body}
-	if !scan(f, body, &fs) || fs.decode&checkedFields != 0 {
+	if !scan(f, &fs) || fs.decode&checkedFields != 0 {
 		v, err := decodeReference(f, body)
 		if err != nil {
 			return nil, err
@@ -68,13 +68,13 @@ func parseFormat(f Format, body []byte) (Message, error) {
 	return build(&fs, f, body)
 }
 
-// scan runs the scanner of format f on body, which must be fs.src: the
-// caller sets it in its own fields, where the store costs no write barrier.
-func scan(f Format, body []byte, fs *fields) bool {
+// scan runs the scanner of format f on fs.src, which the caller sets in
+// its own fields, where the store costs no write barrier.
+func scan(f Format, fs *fields) bool {
 	if f == FormatXML {
-		return scanXML(body, fs)
+		return scanXML(fs.src, fs)
 	}
-	return scanJSON(body, fs)
+	return scanJSON(fs.src, fs)
 }
 
 // maxScanDepth is how deeply the scanners follow nested unknown values
@@ -272,8 +272,9 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 	h := Header{ToUserName: fs.val(text, fToUserName), FromUserName: fs.val(text, fFromUserName), CreateTime: createTime, MsgType: k.msgType}
 	var kv kindValues
 	for i, fd := range k.fields {
-		kv[i] = fs.val(text, fd)
-		if !keep.has(fd) {
+		if keep.has(fd) {
+			kv[i] = fs.val(text, fd)
+		} else {
 			kv[i] = k.event
 		}
 	}

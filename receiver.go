@@ -348,7 +348,7 @@ func readEnvelope(body []byte) (encrypt []byte, err error) {
 		return nil, err
 	}
 	fs := fields{src: body}
-	if !scan(f, body, &fs) {
+	if !scan(f, &fs) {
 		return nil, fmt.Errorf("%w: not the flat %v envelope WeChat sends", ErrMalformed, f)
 	}
 	if fs.bad.has(fEncrypt) {
