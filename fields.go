@@ -297,7 +297,7 @@ func badField(f field) error {
 // A scanner records spans of the body, src (set); the reference decoders
 // give values, which [values.fields] turns into spans of their own src.
 // Then build reads the values it checks (MsgType, CreateTime...) from src
-// (raw), and finish makes the values the message keeps substrings of one
+// (checked), and finish makes the values the message keeps substrings of one
 // string that holds them alone, those that need it decoded, and returns
 // it: val reads them from it.
 //
@@ -371,18 +371,12 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 	}
 	fs.have &= want
 	fs.decode &= want
-	body := fs.src
-	n := 0 // a decoded value is never longer than its raw text
-	for m := fs.have; m != 0; m &= m - 1 {
-		sp := fs.span[bits.TrailingZeros32(uint32(m))]
-		n += int(sp.end - sp.start)
-	}
 	var text string
-	if f == FormatXML && fs.decode != 0 || n > finishBufLen {
-		text = fs.write(body, n, f)
+	if f == FormatXML && fs.decode != 0 || !fs.fits() {
+		text = fs.write(f)
 	} else {
 		var buf [finishBufLen]byte
-		text = fs.gather(buf[:], body)
+		text = fs.gather(buf[:])
 	}
 	fs.decode = 0
 	return text
@@ -391,37 +385,54 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 // finishBufLen bounds the values finish gathers on the stack.
 const finishBufLen = 512
 
+// fits reports whether the values fit finish's buffer: they do when the
+// body does, since the spans of different fields do not overlap, and a
+// decoded value is never longer than its raw text.
+func (fs *fields) fits() bool {
+	return len(fs.src) <= finishBufLen || fs.rawLen() <= finishBufLen
+}
+
+// rawLen is the length of the values' raw text, in all.
+func (fs *fields) rawLen() int {
+	n := 0
+	for m := fs.have; m != 0; m &= m - 1 {
+		sp := fs.span[bits.TrailingZeros32(uint32(m))]
+		n += int(sp.end - sp.start)
+	}
+	return n
+}
+
 // gather is finish's copy of the values into buf, which holds them: it
 // returns them as one string, and makes the spans index it.
-func (fs *fields) gather(buf, body []byte) string {
+func (fs *fields) gather(buf []byte) string {
 	at := 0
 	for m := fs.have; m != 0; m &= m - 1 {
 		fd := field(bits.TrailingZeros32(uint32(m)))
 		sp := &fs.span[fd]
 		start := at
 		if fs.decode.has(fd) {
-			at += decodeJSONInto(buf[at:], body[sp.start:sp.end])
+			at += decodeJSONInto(buf[at:], fs.src[sp.start:sp.end])
 		} else {
-			at += copy(buf[at:], body[sp.start:sp.end])
+			at += copy(buf[at:], fs.src[sp.start:sp.end])
 		}
 		*sp = valueSpan{int32(start), int32(at)}
 	}
 	return string(buf[:at])
 }
 
-// write is gather through a strings.Builder of n bytes, for values too long
-// for the stack or that need XML decoding.
-func (fs *fields) write(body []byte, n int, f Format) string {
+// write is gather through a strings.Builder, for values too long for the
+// stack or that need XML decoding.
+func (fs *fields) write(f Format) string {
 	var b strings.Builder
-	b.Grow(n)
+	b.Grow(fs.rawLen())
 	for m := fs.have; m != 0; m &= m - 1 {
 		fd := field(bits.TrailingZeros32(uint32(m)))
 		sp := &fs.span[fd]
 		start := int32(b.Len())
 		if fs.decode.has(fd) {
-			decodeValue(&b, body[sp.start:sp.end], f)
+			decodeValue(&b, fs.src[sp.start:sp.end], f)
 		} else {
-			b.Write(body[sp.start:sp.end])
+			b.Write(fs.src[sp.start:sp.end])
 		}
 		*sp = valueSpan{start, int32(b.Len())}
 	}
@@ -431,13 +442,20 @@ func (fs *fields) write(body []byte, n int, f Format) string {
 // raw returns the value of fd, before finish, in a body of format f, as
 // bytes: a slice of src when it needs no decoding, a copy otherwise.
 func (fs *fields) raw(fd field, f Format) []byte {
-	sp := fs.span[fd]
 	if !fs.decode.has(fd) {
-		return fs.src[sp.start:sp.end]
+		return fs.checked(fd)
 	}
+	sp := fs.span[fd]
 	var b strings.Builder
 	decodeValue(&b, fs.src[sp.start:sp.end], f)
 	return []byte(b.String())
+}
+
+// checked returns the value of fd, before finish, as a slice of src: one
+// of checkedFields in build, or any value that needs no decoding.
+func (fs *fields) checked(fd field) []byte {
+	sp := fs.span[fd]
+	return fs.src[sp.start:sp.end]
 }
 
 // decodeValue writes the value of a span that needs decoding: its result is

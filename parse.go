@@ -236,9 +236,9 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 	if err := fs.check(1 << fMsgType); err != nil {
 		return nil, err
 	}
-	msgType := fs.raw(fMsgType, f)
+	msgType := fs.checked(fMsgType)
 	if len(msgType) == 0 {
-		if !fs.bad.has(fEncrypt) && len(fs.raw(fEncrypt, f)) != 0 {
+		if !fs.bad.has(fEncrypt) && len(fs.checked(fEncrypt)) != 0 {
 			return nil, ErrEncrypted
 		}
 		return nil, fmt.Errorf("%w: no MsgType", ErrMalformed)
@@ -246,13 +246,13 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 	if err := fs.check(headerMask); err != nil {
 		return nil, err
 	}
-	createTime, err := parseCreateTime(fs.raw(fCreateTime, f))
+	createTime, err := parseCreateTime(fs.checked(fCreateTime))
 	if err != nil {
 		return nil, err
 	}
-	k := kindFor(msgType, fs.raw(fEvent, f))
+	k := kindFor(msgType, fs.checked(fEvent))
 	if k == nil || k.mask.has(fMsgID) {
-		if err := checkMsgID(fs, f); err != nil {
+		if err := checkMsgID(fs); err != nil {
 			return nil, err
 		}
 	}
@@ -306,11 +306,11 @@ func parseCreateTime[T string | []byte](s T) (int64, error) {
 // checkMsgID checks MsgId, before finish: absent, or decimal digits (no
 // sign, fraction or exponent) of a uint64, whether a JSON number or a
 // string.
-func checkMsgID(fs *fields, f Format) error {
+func checkMsgID(fs *fields) error {
 	if err := fs.check(1 << fMsgID); err != nil {
 		return err
 	}
-	if s := fs.raw(fMsgID, f); len(s) != 0 && !validMsgID(s) {
+	if s := fs.checked(fMsgID); len(s) != 0 && !validMsgID(s) {
 		return fmt.Errorf("%w: MsgId is not decimal digits of a uint64", ErrMalformed)
 	}
 	return nil

@@ -427,6 +427,24 @@ func TestScannersLongValues(t *testing.T) {
 	}
 }
 
+// TestScannersFinishBuffer holds finish to the reference where its two
+// ways meet: values of about finishBufLen bytes in all, plain or escaped,
+// in bodies shorter and longer than the buffer (an unknown key pads them).
+func TestScannersFinishBuffer(t *testing.T) {
+	for n := finishBufLen - 8; n <= finishBufLen+8; n++ {
+		for _, pad := range []int{0, finishBufLen} {
+			for _, unit := range []string{"a", `
+`, "你"} {
+				val := strings.Repeat(unit, n/len(unit)+1)[:n/len(unit)*len(unit)]
+				json := `{"Pad":"` + strings.Repeat("p", pad) + `","MsgType":"text","Content":"` + val + `"}`
+				checkMatchesReference(t, jsonImpl, []byte(json))
+				xml := `<xml><Pad>` + strings.Repeat("p", pad) + `</Pad><MsgType>text</MsgType><Content>` + val + `</Content></xml>`
+				checkMatchesReference(t, xmlImpl, []byte(xml))
+			}
+		}
+	}
+}
+
 func TestParseCreateTime(t *testing.T) {
 	for _, s := range []string{"0", "7", "1234567", "12345678", "123456789", "1714037059", "000001714037059", "9999999999999999", "12345678901234567", "999999999999999999", "9223372036854775807", "9223372036854775808", "-1", "+1", "12a45678", "1234567a90", "123456789\x00", "１２３４５６７８"} {
 		// Plain digits (ParseUint takes no sign) of an int64.
