@@ -485,7 +485,7 @@ func TestValidMsgID(t *testing.T) {
 // TestDecodeJSONInto holds the in-place decoder finish uses for short
 // bodies to decodeJSONString, on escapes of every kind at every offset.
 func TestDecodeJSONInto(t *testing.T) {
-	escapes := []string{`\"`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u4e2d`, `\ud83d\ude00`, `\ud800`, `\udc00x`, `\ud800\u0041`}
+	escapes := []string{`\"`, `\"\"\"`, `\"ab\"c\"`, `{\"page\":\"order\"}`, `\\`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00e9`, `\u4e2d`, `\ud83d\ude00`, `\ud800`, `\udc00x`, `\ud800\u0041`}
 	for _, e := range escapes {
 		for pre := 0; pre < 18; pre++ {
 			for post := 0; post < 10; post += 3 {
@@ -506,16 +506,23 @@ func TestDecodeJSONInto(t *testing.T) {
 // escapes, valid and not, and the bytes that follow them, at every offset
 // of a word.
 func TestScanJSONStringEscapes(t *testing.T) {
-	parts := []string{`\"`, `\\`, `\/`, `\n`, `\u0041`, `\ud83d\ude00`, `\x`, `\u00`, "\\\x01", `\`, "\x01", `"`, `!`, `#`, `]`, " ", "é", "中", "\xff", `a`}
+	parts := []string{`\"`, `\"\"`, `\\`, `\/`, `\n`, `\u0041`, `\ud83d\ude00`, `\x`, `\u00`, "\\\x01", `\`, "\x01", `"`, `!`, `#`, `]`, " ", "é", "中", "\xff", `a`}
+	// What follows the closing quote: the scanner reads words across it.
+	tails := []string{"", `,"a\"b\"c":1}`, `\\\\`, `\x`, "\x01\x01", "中文"}
 	for _, p := range parts {
 		for _, q := range parts {
 			for pre := 0; pre < 10; pre++ {
 				s := `"` + strings.Repeat("a", pre) + p + q + strings.Repeat("b", pre%3) + `"`
-				end, _, ok := scanJSONString([]byte(s), 0)
 				// The scanner leaves invalid UTF-8 to the reference.
 				want := json.Valid([]byte(s)) && utf8.ValidString(s)
-				if got := ok && end == len(s); got != want {
-					t.Errorf("scanJSONString(%q) = %d, %v; encoding/json valid: %v", s, end, ok, want)
+				for _, tail := range tails {
+					end, escaped, ok := scanJSONString([]byte(s+tail), 0)
+					if got := ok && end == len(s); got != want {
+						t.Errorf("scanJSONString(%q) = %d, %v; encoding/json valid: %v", s+tail, end, ok, want)
+					}
+					if ok && escaped != strings.Contains((s + tail)[:end], `\`) {
+						t.Errorf("scanJSONString(%q) says escaped %v", s+tail, escaped)
+					}
 				}
 			}
 		}
