@@ -182,6 +182,19 @@ var edgeCases = map[Format][]string{
 		"{\"MsgType\":\"text\",\n \"Content\":\"a\",\n",
 		"{\"MsgType\":\"text\",\n \x01\"Content\":\"a\"}",
 		"{\"MsgType\":\"text\",\n  \"Content\": \u00a0\"a\"}",
+		// Keys in WeChat's order, which the scanner compares with what
+		// WeChat writes after them ("Key": compact, "Key": and a space
+		// indented), written otherwise.
+		"{\n  \"ToUserName\":\"a\",\n  \"FromUserName\":  \"b\",\n  \"CreateTime\":\t1,\n  \"MsgType\":\n\"text\",\n  \"Content\" : \"c\"\n}",
+		`{"ToUserName": "a","FromUserName" :"b","CreateTime":  1,"MsgType":"text","Content":` + "\t\"c\"}",
+		`{ "ToUserName":"a", "FromUserName": "b" }`,
+		`{"ToUserNameX":"a","ToUserName":"b","FromUserNam":"c","FromUserName":"d"}`,
+		"{\n \"ToUserNameX\": \"a\", \"ToUserName\": 5, \"FromUserName\": \"\"}",
+		"{\n \"ToUserName\": }",
+		"{\n \"ToUserName\": ",
+		`{"ToUserName":`,
+		`{"ToUserName"`,
+		`{"ToUserName":"a","FromUserName":"b","CreateTime":1,"MsgType":"image","PicUrl":"p","MediaId"`,
 		// Numbers of many lengths, integers and not.
 		`{"MsgType":"text","CreateTime":1234567,"MsgId":12345678901234567}`,
 		`{"MsgType":"text","CreateTime":123456789012345678,"MsgId":12345678901234567890123}`,
