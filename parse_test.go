@@ -182,9 +182,9 @@ var edgeCases = map[Format][]string{
 		"{\"MsgType\":\"text\",\n \"Content\":\"a\",\n",
 		"{\"MsgType\":\"text\",\n \x01\"Content\":\"a\"}",
 		"{\"MsgType\":\"text\",\n  \"Content\": \u00a0\"a\"}",
-		// Keys in WeChat's order, which the scanner compares with what
-		// WeChat writes after them ("Key": compact, "Key": and a space
-		// indented), written otherwise.
+		// Keys in WeChat's order, which the scanner predicts, with other
+		// spacing, keys the predicted one is a prefix of, and bodies cut
+		// off after a key.
 		"{\n  \"ToUserName\":\"a\",\n  \"FromUserName\":  \"b\",\n  \"CreateTime\":\t1,\n  \"MsgType\":\n\"text\",\n  \"Content\" : \"c\"\n}",
 		`{"ToUserName": "a","FromUserName" :"b","CreateTime":  1,"MsgType":"text","Content":` + "\t\"c\"}",
 		`{ "ToUserName":"a", "FromUserName": "b" }`,
@@ -446,8 +446,7 @@ func TestScannersLongValues(t *testing.T) {
 func TestScannersFinishBuffer(t *testing.T) {
 	for n := finishBufLen - 8; n <= finishBufLen+8; n++ {
 		for _, pad := range []int{0, finishBufLen} {
-			for _, unit := range []string{"a", `
-`, "你"} {
+			for _, unit := range []string{"a", `\n`, "你"} {
 				val := strings.Repeat(unit, n/len(unit)+1)[:n/len(unit)*len(unit)]
 				json := `{"Pad":"` + strings.Repeat("p", pad) + `","MsgType":"text","Content":"` + val + `"}`
 				checkMatchesReference(t, jsonImpl, []byte(json))
