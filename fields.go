@@ -442,12 +442,12 @@ func (fs *fields) write(f Format) string {
 // raw returns the value of fd, before finish, in a body of format f, as
 // bytes: a slice of src when it needs no decoding, a copy otherwise.
 func (fs *fields) raw(fd field, f Format) []byte {
+	v := fs.checked(fd)
 	if !fs.decode.has(fd) {
-		return fs.checked(fd)
+		return v
 	}
-	sp := fs.span[fd]
 	var b strings.Builder
-	decodeValue(&b, fs.src[sp.start:sp.end], f)
+	decodeValue(&b, v, f)
 	return []byte(b.String())
 }
 

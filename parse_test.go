@@ -440,21 +440,41 @@ func TestScannersLongValues(t *testing.T) {
 	}
 }
 
-// TestScannersFinishBuffer holds finish to the reference where its two
-// ways meet: values of about finishBufLen bytes in all, plain or escaped,
-// in bodies shorter and longer than the buffer (an unknown key pads them).
+// TestScannersFinishBuffer holds finish to the reference where its ways
+// meet, for values plain, escaped or Chinese: bodies of about finishBufLen
+// bytes, whose values fit the buffer because the body does; and values of
+// about finishBufLen bytes in all, in bodies an unknown key makes longer
+// than the buffer, gathered on the stack or written through a Builder.
 func TestScannersFinishBuffer(t *testing.T) {
-	for n := finishBufLen - 8; n <= finishBufLen+8; n++ {
-		for _, pad := range []int{0, finishBufLen} {
-			for _, unit := range []string{"a", `\n`, "你"} {
-				val := strings.Repeat(unit, n/len(unit)+1)[:n/len(unit)*len(unit)]
-				json := `{"Pad":"` + strings.Repeat("p", pad) + `","MsgType":"text","Content":"` + val + `"}`
-				checkMatchesReference(t, jsonImpl, []byte(json))
-				xml := `<xml><Pad>` + strings.Repeat("p", pad) + `</Pad><MsgType>text</MsgType><Content>` + val + `</Content></xml>`
-				checkMatchesReference(t, xmlImpl, []byte(xml))
-			}
+	var byBody, byValues, written int
+	check := func(val string, pad int) {
+		t.Helper()
+		json := `{"Pad":"` + strings.Repeat("p", pad) + `","MsgType":"text","Content":"` + val + `"}`
+		checkMatchesReference(t, jsonImpl, []byte(json))
+		xml := `<xml><Pad>` + strings.Repeat("p", pad) + `</Pad><MsgType>text</MsgType><Content>` + val + `</Content></xml>`
+		checkMatchesReference(t, xmlImpl, []byte(xml))
+		fs := fields{src: []byte(json)}
+		require.True(t, scanJSON(fs.src, &fs), "the scanner takes %.80q...", json)
+		switch {
+		case len(json) <= finishBufLen:
+			byBody++
+		case fs.rawLen() <= finishBufLen:
+			byValues++
+		default:
+			written++
 		}
 	}
+	for _, unit := range []string{"a", `\n`, "你"} {
+		repeat := func(n int) string { return strings.Repeat(unit, n/len(unit)) }
+		for n := finishBufLen - 8; n <= finishBufLen+8; n++ {
+			check(repeat(n-len(`{"Pad":"","MsgType":"text","Content":""}`)), 0) // bodies of about n bytes
+			check(repeat(n), 0)
+			check(repeat(n), finishBufLen)
+		}
+	}
+	assert.Positive(t, byBody, "bodies within the buffer")
+	assert.Positive(t, byValues, "longer bodies whose values fit the buffer")
+	assert.Positive(t, written, "values longer than the buffer")
 }
 
 func TestParseCreateTime(t *testing.T) {
