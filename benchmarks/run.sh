@@ -8,16 +8,26 @@
 # and 256 different bodies of each kind in turn (BenchmarkParseVaried).
 # Prints benchstat's table of the SDK comparison and the median tables with
 # speed-ups. COUNT (default 6) runs of each, BENCHTIME (default 1s) long.
+#
+# The runs are interleaved: each test binary runs every benchmark once, COUNT
+# times over, rather than each benchmark COUNT times in a row (go test
+# -count), so that a slow spell of a shared machine, which lasts seconds,
+# falls on the runs of every implementation alike and not on one's.
 set -euo pipefail
 cd "$(dirname "$0")"
 COUNT=${COUNT:-6}
 BENCHTIME=${BENCHTIME:-1s}
-root=$(mktemp)
-sdks=$(mktemp)
-trap 'rm -f "$root" "$sdks"' EXIT
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
-(cd .. && go test -run='^$' -bench='Decode|ReceiverParse' -benchmem -timeout=0 -count="$COUNT" -benchtime="$BENCHTIME" .) >"$root"
-go test -run='^$' -bench=. -benchmem -timeout=0 -count="$COUNT" -benchtime="$BENCHTIME" . >"$sdks"
+(cd .. && go test -c -o "$tmp/root.test" .)
+go test -c -o "$tmp/sdks.test" .
+for _ in $(seq "$COUNT"); do
+	(cd .. && "$tmp/root.test" -test.run='^$' -test.bench='Decode|ReceiverParse' -test.benchmem -test.timeout=0 -test.benchtime="$BENCHTIME") >>"$tmp/root"
+	"$tmp/sdks.test" -test.run='^$' -test.bench=. -test.benchmem -test.timeout=0 -test.benchtime="$BENCHTIME" >>"$tmp/sdks"
+done
+root=$tmp/root
+sdks=$tmp/sdks
 
 grep -m1 '^cpu:' "$sdks" || true
 go version
