@@ -372,18 +372,29 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 	fs.have &= want
 	fs.decode &= want
 	var text string
-	if f == FormatXML && fs.decode != 0 || !fs.fits() {
+	switch {
+	case f == FormatXML && fs.decode != 0:
 		text = fs.write(f)
-	} else {
+	case len(fs.src) <= smallBufLen:
+		var buf [smallBufLen]byte // less to zero
+		text = fs.gather(buf[:])
+	case fs.fits():
 		var buf [finishBufLen]byte
 		text = fs.gather(buf[:])
+	default:
+		text = fs.write(f)
 	}
 	fs.decode = 0
 	return text
 }
 
-// finishBufLen bounds the values finish gathers on the stack.
-const finishBufLen = 512
+// finishBufLen bounds the values finish gathers on the stack; a body of
+// up to smallBufLen bytes has its values gathered in a buffer of that size,
+// which costs less to zero.
+const (
+	finishBufLen = 512
+	smallBufLen  = 256
+)
 
 // fits reports whether the values fit finish's buffer: they do when the
 // body does, since the spans of different fields do not overlap, and a

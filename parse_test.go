@@ -441,12 +441,13 @@ func TestScannersLongValues(t *testing.T) {
 }
 
 // TestScannersFinishBuffer holds finish to the reference where its ways
-// meet, for values plain, escaped or Chinese: bodies of about finishBufLen
-// bytes, whose values fit the buffer because the body does; and values of
+// meet, for values plain, escaped or Chinese: bodies of about smallBufLen
+// and finishBufLen bytes, whose values fit the buffer of that size because
+// the body does; and values of
 // about finishBufLen bytes in all, in bodies an unknown key makes longer
 // than the buffer, gathered on the stack or written through a Builder.
 func TestScannersFinishBuffer(t *testing.T) {
-	var byBody, byValues, written int
+	var bySmall, byBody, byValues, written int
 	check := func(val string, pad int) {
 		t.Helper()
 		json := `{"Pad":"` + strings.Repeat("p", pad) + `","MsgType":"text","Content":"` + val + `"}`
@@ -456,6 +457,8 @@ func TestScannersFinishBuffer(t *testing.T) {
 		fs := fields{src: []byte(json)}
 		require.True(t, scanJSON(fs.src, &fs), "the scanner takes %.80q...", json)
 		switch {
+		case len(json) <= smallBufLen:
+			bySmall++
 		case len(json) <= finishBufLen:
 			byBody++
 		case fs.rawLen() <= finishBufLen:
@@ -466,12 +469,15 @@ func TestScannersFinishBuffer(t *testing.T) {
 	}
 	for _, unit := range []string{"a", `\n`, "你"} {
 		repeat := func(n int) string { return strings.Repeat(unit, n/len(unit)) }
-		for n := finishBufLen - 8; n <= finishBufLen+8; n++ {
-			check(repeat(n-len(`{"Pad":"","MsgType":"text","Content":""}`)), 0) // bodies of about n bytes
-			check(repeat(n), 0)
-			check(repeat(n), finishBufLen)
+		for _, size := range []int{smallBufLen, finishBufLen} {
+			for n := size - 8; n <= size+8; n++ {
+				check(repeat(n-len(`{"Pad":"","MsgType":"text","Content":""}`)), 0) // bodies of about n bytes
+				check(repeat(n), 0)
+				check(repeat(n), finishBufLen)
+			}
 		}
 	}
+	assert.Positive(t, bySmall, "bodies within the small buffer")
 	assert.Positive(t, byBody, "bodies within the buffer")
 	assert.Positive(t, byValues, "longer bodies whose values fit the buffer")
 	assert.Positive(t, written, "values longer than the buffer")
