@@ -130,7 +130,8 @@ type kind struct {
 
 	fields []field   // the kind's own fields, in wire order
 	mask   fieldMask // the same, as a set
-	// new returns a new message of this kind, its header and its fields.
+	// make returns a new message of this kind with header h and, in the
+	// order of fields, the values v.
 	make func(h Header, v kindValues) Message
 	// bind returns m's header and fields when m is of this kind (ok), with
 	// h nil for a nil pointer.
