@@ -128,8 +128,9 @@ type kind struct {
 	msgType string // MsgType
 	event   string // Event, for a kind of MsgType "event"; "" otherwise
 
-	fields []field   // the kind's own fields, in wire order
-	mask   fieldMask // the same, as a set
+	byEvent bool      // MsgType is "event": Event tells the kind
+	fields  []field   // the kind's own fields, in wire order
+	mask    fieldMask // the same, as a set
 	// make returns a new message of this kind with header h and, in the
 	// order of fields, the values v.
 	make func(h Header, v kindValues) Message
@@ -160,6 +161,7 @@ func kindOf[T any, P interface {
 		goType:  strings.TrimPrefix(fmt.Sprintf("%T", P(nil)), "*csmsg."),
 		msgType: msgType,
 		event:   event,
+		byEvent: msgType == MsgTypeEvent,
 		bind: func(m Message) (*Header, fieldPtrs, bool) {
 			p, ok := m.(P)
 			if !ok || p == nil {
@@ -182,14 +184,30 @@ func kindOf[T any, P interface {
 // kindFor returns the kind of a push with this MsgType and Event, or nil
 // for a kind without a type.
 func kindFor[T string | []byte](msgType, event T) *kind {
-	for i := range kinds {
+	if len(msgType) == 0 {
+		return nil
+	}
+	for i := int(kindFrom[msgType[0]]); i < len(kinds); i++ {
 		k := &kinds[i]
-		if sameString(k.msgType, msgType) && (string(msgType) != MsgTypeEvent || sameString(k.event, event)) {
+		if sameString(k.msgType, msgType) && (!k.byEvent || sameString(k.event, event)) {
 			return k
 		}
 	}
 	return nil
 }
+
+// kindFrom gives, for each byte, the index in kinds of the first kind whose
+// MsgType starts with it (len(kinds) for none), where kindFor starts
+// looking.
+var kindFrom = func() (t [256]uint8) {
+	for c := range t {
+		t[c] = uint8(len(kinds))
+	}
+	for i := len(kinds) - 1; i >= 0; i-- {
+		t[kinds[i].msgType[0]] = uint8(i)
+	}
+	return t
+}()
 
 // sameString is a == b, with the length and the first byte compared
 // first: most strings kindFor compares differ there, and the full compare

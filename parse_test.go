@@ -384,6 +384,7 @@ func TestKindsTable(t *testing.T) {
 	}
 	_, ok := lookupField("")
 	assert.False(t, ok)
+	assert.Nil(t, kindFor("", ""), "no MsgType is no kind")
 
 	goTypes := map[string]bool{}
 	for i := range kinds {
@@ -391,6 +392,16 @@ func TestKindsTable(t *testing.T) {
 		assert.False(t, goTypes[k.goType], "one entry per Go type")
 		goTypes[k.goType] = true
 		assert.Same(t, k, kindFor(k.msgType, k.event), "kindFor finds %s", k.goType)
+		assert.Same(t, k, kindFor([]byte(k.msgType), []byte(k.event)), "kindFor finds %s in bytes", k.goType)
+		if k.byEvent {
+			assert.Nil(t, kindFor(k.msgType, k.event+"x"), "another event is not %s", k.goType)
+			assert.Nil(t, kindFor(k.msgType, ""), "no event is not %s", k.goType)
+		} else {
+			assert.Same(t, k, kindFor(k.msgType, "user_enter_tempsession"), "%s takes no Event", k.goType)
+		}
+		for _, other := range []string{k.msgType[:len(k.msgType)-1], k.msgType + "x", strings.ToUpper(k.msgType), "x" + k.msgType} {
+			assert.Nil(t, kindFor(other, k.event), "MsgType %q is no kind", other)
+		}
 
 		var v kindValues
 		for i, f := range k.fields {
