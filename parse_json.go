@@ -104,9 +104,14 @@ func scanJSON(b []byte, fs *fields) bool {
 				k += 8
 			}
 			var escaped bool
-			if k < len(b) && b[k] == '"' {
+			switch {
+			case k < len(b) && b[k] == '"':
 				i, ok = k+1, true
-			} else {
+			case k < len(b) && b[k] >= utf8.RuneSelf: // Chinese text, say
+				if k, ok = skipMultibyte(b, k, false); ok {
+					i, escaped, ok = scanJSONStringFrom(b, k)
+				}
+			default:
 				i, escaped, ok = scanJSONStringFrom(b, k)
 			}
 			if ok && known {
