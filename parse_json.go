@@ -94,7 +94,8 @@ func scanJSON(b []byte, fs *fields) bool {
 		case b[j] == '"':
 			// A string: its plain bytes inline, the rest (spaces, which
 			// jsonStop marks too, escapes, multi-byte characters...) in
-			// scanJSONStringFrom.
+			// scanJSONStringFrom, after skipMultibyte when multi-byte
+			// characters come first.
 			k := j + 1
 			for k+8 <= len(b) {
 				if m := jsonStop(load64(b, k)); m != 0 {
@@ -108,7 +109,9 @@ func scanJSON(b []byte, fs *fields) bool {
 			case k < len(b) && b[k] == '"':
 				i, ok = k+1, true
 			case k < len(b) && b[k] >= utf8.RuneSelf: // Chinese text, say
-				if k, ok = skipMultibyte(b, k, false); ok {
+				if k, ok = skipMultibyte(b, k, false); ok && k < len(b) && b[k] == '"' {
+					i = k + 1
+				} else if ok {
 					i, escaped, ok = scanJSONStringFrom(b, k)
 				}
 			default:
