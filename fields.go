@@ -373,16 +373,14 @@ func (fs *fields) finish(f Format, want fieldMask) string {
 	fs.decode &= want
 	var text string
 	switch {
-	case f == FormatXML && fs.decode != 0:
+	case f == FormatXML && fs.decode != 0 || !fs.fits():
 		text = fs.write(f)
 	case len(fs.src) <= smallBufLen:
 		var buf [smallBufLen]byte // less to zero
 		text = fs.gather(buf[:])
-	case fs.fits():
+	default:
 		var buf [finishBufLen]byte
 		text = fs.gather(buf[:])
-	default:
-		text = fs.write(f)
 	}
 	fs.decode = 0
 	return text
