@@ -99,21 +99,21 @@
 // # Replying
 //
 // WeChat waits 5 seconds for the answer to a push: hand the message off in
-// the HandlerFunc and answer later with a [Client], the customer-service
-// send API (text, image, link, mini program card, typing, media). A user's
-// message opens a reply window of 5 messages in 48 hours, entering the chat
-// one of 2 messages in a minute; past it WeChat answers an [*APIError] such
-// as [ErrCodeOutsideWindow] or [ErrCodeQuotaUsedUp]. The default
-// [TokenSource] uses WeChat's stable access tokens, which every instance can
-// fetch for itself without invalidating the others' and without a shared
-// store.
+// the HandlerFunc and answer later with a
+// [github.com/csmsg/csmsg/kf.Client], the customer-service send API (text,
+// image, link, mini program card, typing, media). A user's message opens a
+// reply window of 5 messages in 48 hours, entering the chat one of 2
+// messages in a minute; past it WeChat answers a *kf.Error such as
+// kf.CodeOutsideWindow or kf.CodeQuotaUsedUp. The default kf.TokenSource
+// uses WeChat's stable access tokens, which every instance can fetch for
+// itself without invalidating the others' and without a shared store.
 //
 // # Developing without WeChat
 //
 // The csmsgtest package builds the requests WeChat sends, signed and
-// encrypted for a [Config] in any mode, and runs an offline WeChat
-// customer-service API for a [Client], so a test can run a whole
-// conversation. The csmsg command (cmd/csmsg) does the same by hand:
+// encrypted for a [Config] in any mode, and package kf/kftest runs an
+// offline WeChat customer-service API for a kf.Client, so a test can run a
+// whole conversation. The csmsg command (cmd/csmsg) does the same by hand:
 // "csmsg send" plays WeChat against a URL and judges its answers, "csmsg
 // serve" is a demo receiver, and "csmsg emulate" is a local WeChat with a
 // chat page in the browser where the developer plays the user.

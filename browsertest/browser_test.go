@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/kf"
 )
 
 var screenshot = flag.String("screenshot", "", "save a PNG screenshot of the conversation to this `file` (e.g. ../docs/emulate.png)")
@@ -36,7 +37,7 @@ const (
 
 // newBot starts the bot a developer would write: a Receiver.Handler whose
 // answers go through a Client pointed at the emulator (set later).
-func newBot(t *testing.T, client *atomic.Pointer[csmsg.Client]) *httptest.Server {
+func newBot(t *testing.T, client *atomic.Pointer[kf.Client]) *httptest.Server {
 	r, err := csmsg.NewReceiver(csmsg.Config{Token: token, EncodingAESKey: aesKey, AppID: appID})
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +60,7 @@ func newBot(t *testing.T, client *atomic.Pointer[csmsg.Client]) *httptest.Server
 			if err != nil {
 				return nil, err
 			}
-			return nil, c.SendMiniProgramPage(ctx, user, csmsg.MiniProgramCard{Title: "Your order #1024", PagePath: "pages/order/detail?id=1024", ThumbMediaID: id})
+			return nil, c.SendMiniProgramPage(ctx, user, kf.MiniProgramCard{Title: "Your order #1024", PagePath: "pages/order/detail?id=1024", ThumbMediaID: id})
 		}
 		return nil, nil
 	}))
@@ -208,10 +209,10 @@ func TestBrowserChat(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
-	var client atomic.Pointer[csmsg.Client]
+	var client atomic.Pointer[kf.Client]
 	bot := newBot(t, &client)
 	base := startEmulator(t, bot.URL+"/wechat")
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: strings.TrimSuffix(base, "/")})
+	c, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: strings.TrimSuffix(base, "/")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 //go:embed web
@@ -28,14 +28,14 @@ var webFiles embed.FS
 const emulateExample = `  # your bot listens on :8080 with Token T (and, for safe mode, the key and appid)
   csmsg emulate --endpoint http://127.0.0.1:8080/wechat --token T \
     --aes-key Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA --appid wx0123456789abcdef --format json
-  # then open http://127.0.0.1:8081/ and point the bot's csmsg.ClientConfig at
+  # then open http://127.0.0.1:8081/ and point the bot's kf.Config at
   # BaseURL http://127.0.0.1:8081 with the AppID and AppSecret printed at start`
 
 const defaultSecret = "csmsg-emulate-secret"
 
 // emulateCmd implements "csmsg emulate".
 func emulateCmd(e *env, args []string) error {
-	fs := newFlagSet(e, "emulate", "emulate --endpoint URL --token T [--aes-key K --appid A] [--format xml|json] [--mode plain|compatible|safe] [--addr 127.0.0.1:8081]\n\nA local WeChat. It serves WeChat's customer-service API (stable tokens, send,\ntyping, temporary media, the reply window) for the bot, whose ClientConfig.BaseURL\npoints at it, and a chat page where you play the user: each action there becomes\na signed push to --endpoint, and what the bot answers (passive replies and API\nsends, with API errors and the reply window's quota) appears in the conversation.\nEvery push and API call is printed on standard output as one JSON line.", emulateExample)
+	fs := newFlagSet(e, "emulate", "emulate --endpoint URL --token T [--aes-key K --appid A] [--format xml|json] [--mode plain|compatible|safe] [--addr 127.0.0.1:8081]\n\nA local WeChat. It serves WeChat's customer-service API (stable tokens, send,\ntyping, temporary media, the reply window) for the bot, whose kf.Config.BaseURL\npoints at it, and a chat page where you play the user: each action there becomes\na signed push to --endpoint, and what the bot answers (passive replies and API\nsends, with API errors and the reply window's quota) appears in the conversation.\nEvery push and API call is printed on standard output as one JSON line.", emulateExample)
 	var cf configFlags
 	cf.register(fs)
 	endpoint := fs.String("endpoint", "", "the bot's push `URL` (required)")
@@ -103,7 +103,7 @@ type emulatorConfig struct {
 type emulator struct {
 	emulatorConfig
 	ctx   context.Context
-	fake  *csmsgtest.Server
+	fake  *kftest.Server
 	api   http.Handler // the fake's handler, served on the emulator's address
 	thumb string       // the media id of the default card cover
 	wg    sync.WaitGroup
@@ -181,7 +181,7 @@ type conversation struct {
 }
 
 func newEmulator(ctx context.Context, cfg emulatorConfig) *emulator {
-	fake := csmsgtest.NewServer(cfg.appID, cfg.secret)
+	fake := kftest.NewServer(cfg.appID, cfg.secret)
 	em := &emulator{
 		emulatorConfig: cfg,
 		ctx:            ctx,
@@ -205,7 +205,7 @@ func (em *emulator) printBanner(w io.Writer, endpoint string) {
 	fmt.Fprintf(w, "  chat page: open %s in a browser; you are the user %s\n", em.base, em.user)
 	fmt.Fprintf(w, "  pushes go to %s (%s, %s mode, ToUserName %s)\n", endpoint, em.format, modeName(em.deliverer.mode), em.botID)
 	fmt.Fprintf(w, "the bot's customer-service client:\n")
-	fmt.Fprintf(w, "  csmsg.ClientConfig{AppID: %q, AppSecret: %q, BaseURL: %q}\n", em.appID, em.secret, base)
+	fmt.Fprintf(w, "  kf.Config{AppID: %q, AppSecret: %q, BaseURL: %q}\n", em.appID, em.secret, base)
 	fmt.Fprintf(w, "each push and API call is printed on standard output as a JSON line\n")
 }
 
@@ -334,10 +334,10 @@ func (em *emulator) userActed(enter bool) {
 	defer em.mu.Unlock()
 	if enter {
 		em.fake.UserEnteredSession(em.user)
-		em.window = replyWindow{Cause: "enter", Until: now.Add(csmsgtest.SessionWindow), Left: csmsgtest.SessionQuota, Quota: csmsgtest.SessionQuota}
+		em.window = replyWindow{Cause: "enter", Until: now.Add(kftest.SessionWindow), Left: kftest.SessionQuota, Quota: kftest.SessionQuota}
 	} else {
 		em.fake.UserMessage(em.user)
-		em.window = replyWindow{Cause: "message", Until: now.Add(csmsgtest.MessageWindow), Left: csmsgtest.MessageQuota, Quota: csmsgtest.MessageQuota}
+		em.window = replyWindow{Cause: "message", Until: now.Add(kftest.MessageWindow), Left: kftest.MessageQuota, Quota: kftest.MessageQuota}
 	}
 }
 
@@ -435,15 +435,15 @@ func (em *emulator) postText(w http.ResponseWriter, r *http.Request) {
 }
 
 func (em *emulator) postImage(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, csmsgtest.MaxMediaBytes+1<<16)
+	r.Body = http.MaxBytesReader(w, r.Body, kftest.MaxMediaBytes+1<<16)
 	file, _, err := r.FormFile("image")
 	if err != nil {
 		http.Error(w, "no image: "+err.Error(), http.StatusBadRequest)
 		return
 	}
 	defer file.Close()
-	data, err := io.ReadAll(io.LimitReader(file, csmsgtest.MaxMediaBytes+1))
-	if err != nil || len(data) > csmsgtest.MaxMediaBytes {
+	data, err := io.ReadAll(io.LimitReader(file, kftest.MaxMediaBytes+1))
+	if err != nil || len(data) > kftest.MaxMediaBytes {
 		http.Error(w, "image unreadable or larger than 10 MiB", http.StatusBadRequest)
 		return
 	}
@@ -519,7 +519,7 @@ func (em *emulator) postExpireTokens(w http.ResponseWriter, _ *http.Request) {
 func (em *emulator) serveMedia(w http.ResponseWriter, r *http.Request) {
 	em.now()
 	q := url.Values{"access_token": {em.fake.AccessToken()}, "media_id": {r.PathValue("id")}}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, csmsgtest.PathGetMedia+"?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, kftest.PathGetMedia+"?"+q.Encode(), nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -594,7 +594,7 @@ type sendRequest struct {
 func (em *emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	em.now()
 	var reqBody []byte
-	if r.URL.Path == csmsgtest.PathSend || r.URL.Path == csmsgtest.PathTyping {
+	if r.URL.Path == kftest.PathSend || r.URL.Path == kftest.PathTyping {
 		var err error
 		reqBody, err = io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil {
@@ -644,7 +644,7 @@ func (em *emulator) observe(r *http.Request, reqBody []byte, rec *recorder) {
 	if req.Command != "" {
 		line["command"], line["touser"] = req.Command, req.ToUser
 	}
-	if path == csmsgtest.PathGetMedia || path == csmsgtest.PathUpload {
+	if path == kftest.PathGetMedia || path == kftest.PathUpload {
 		if id := r.URL.Query().Get("media_id"); id != "" {
 			line["media_id"] = id
 		}
@@ -660,17 +660,17 @@ func (em *emulator) observe(r *http.Request, reqBody []byte, rec *recorder) {
 				e.Hint = "this emulator serves stable_token, message/custom/send and typing, media/upload and media/get"
 			}
 		}
-		if path == csmsgtest.PathSend {
+		if path == kftest.PathSend {
 			e.Title = "tried to send " + req.MsgType + ": " + summarizeSend(req)
 		}
-		if path == csmsgtest.PathTyping {
+		if path == kftest.PathTyping {
 			e.Title = "tried to set " + req.Command
 		}
 		em.add(e)
 		return
 	}
 	switch path {
-	case csmsgtest.PathSend:
+	case kftest.PathSend:
 		em.mu.Lock()
 		em.window.Left--
 		em.typing = time.Time{}
@@ -691,10 +691,10 @@ func (em *emulator) observe(r *http.Request, reqBody []byte, rec *recorder) {
 			e.AppID = em.appID
 		}
 		em.add(e)
-	case csmsgtest.PathTyping:
+	case kftest.PathTyping:
 		em.mu.Lock()
 		if req.Command == "Typing" {
-			em.typing = time.Now().Add(em.skew).Add(csmsgtest.TypingDuration)
+			em.typing = time.Now().Add(em.skew).Add(kftest.TypingDuration)
 		} else {
 			em.typing = time.Time{}
 		}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/kf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -26,7 +27,7 @@ import (
 // pushes and a Client for the answers, pointed at the emulator.
 type testBot struct {
 	*httptest.Server
-	client atomic.Pointer[csmsg.Client]
+	client atomic.Pointer[kf.Client]
 }
 
 // newTestBot starts a bot that answers a text "echo: " and the text, an
@@ -64,7 +65,7 @@ func newTestBot(t *testing.T, cfg csmsg.Config) *testBot {
 			if err := c.SendImage(ctx, user, id); err != nil {
 				return nil, err
 			}
-			return nil, c.SendMiniProgramPage(ctx, user, csmsg.MiniProgramCard{Title: "re: " + m.Title, PagePath: m.PagePath, ThumbMediaID: id})
+			return nil, c.SendMiniProgramPage(ctx, user, kf.MiniProgramCard{Title: "re: " + m.Title, PagePath: m.PagePath, ThumbMediaID: id})
 		case *csmsg.UserEnterTempSession:
 			for i := 1; i <= 3; i++ {
 				c.SendText(ctx, user, fmt.Sprintf("welcome %d", i)) // the third is refused: 45047
@@ -78,7 +79,7 @@ func newTestBot(t *testing.T, cfg csmsg.Config) *testBot {
 
 // connect points the bot's client at the emulator.
 func (b *testBot) connect(t *testing.T, baseURL, appID, secret string) {
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: strings.TrimSuffix(baseURL, "/")})
+	c, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: strings.TrimSuffix(baseURL, "/")})
 	require.NoError(t, err)
 	b.client.Store(c)
 }
@@ -152,7 +153,7 @@ func TestEmulate(t *testing.T) {
 			if appID == "" {
 				appID = defaultAppID
 			}
-			assert.Contains(t, stderr.String(), fmt.Sprintf("csmsg.ClientConfig{AppID: %q, AppSecret: %q, BaseURL: %q}", appID, defaultSecret, strings.TrimSuffix(base, "/")))
+			assert.Contains(t, stderr.String(), fmt.Sprintf("kf.Config{AppID: %q, AppSecret: %q, BaseURL: %q}", appID, defaultSecret, strings.TrimSuffix(base, "/")))
 			bot.connect(t, base, appID, defaultSecret)
 
 			// A text: the bot sets typing and answers through the API.
@@ -222,9 +223,9 @@ func TestEmulate(t *testing.T) {
 			c = getConversation(t, base)
 			assert.False(t, c.Window.Open)
 			err = bot.client.Load().SendText(context.Background(), defaultUser, "late")
-			var apiErr *csmsg.APIError
+			var apiErr *kf.Error
 			require.ErrorAs(t, err, &apiErr)
-			assert.Equal(t, csmsg.ErrCodeOutsideWindow, apiErr.Code)
+			assert.Equal(t, kf.CodeOutsideWindow, apiErr.Code)
 			waitFor(t, base, "the window error", func(c conversation) bool { return findEntry(c, "bot", "error", "out of time limit") != nil })
 
 			// Expired tokens: the bot's client is refused once, refetches
@@ -238,7 +239,7 @@ func TestEmulate(t *testing.T) {
 					codes = append(codes, e.Code)
 				}
 			}
-			assert.Contains(t, codes, csmsg.ErrCodeAccessTokenExpired)
+			assert.Contains(t, codes, kf.CodeAccessTokenExpired)
 
 			// Every push and API call is a JSON line on stdout. A line may
 			// follow the conversation's update by a moment: count until

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/kf"
 )
 
 func main() {
@@ -35,7 +36,7 @@ func main() {
 	if *key != "" {
 		cfg.AppID = *appID
 	}
-	client, err := csmsg.NewClient(csmsg.ClientConfig{AppID: *appID, AppSecret: *secret, BaseURL: *api})
+	client, err := kf.NewClient(kf.Config{AppID: *appID, AppSecret: *secret, BaseURL: *api})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -61,13 +62,13 @@ func main() {
 // bot receives pushes and answers them through the API, from a worker.
 type bot struct {
 	r      *csmsg.Receiver
-	client *csmsg.Client
+	client *kf.Client
 	inbox  chan csmsg.Message
 	done   chan struct{}
 }
 
 // newBot returns a bot with its worker running.
-func newBot(cfg csmsg.Config, client *csmsg.Client) (*bot, error) {
+func newBot(cfg csmsg.Config, client *kf.Client) (*bot, error) {
 	r, err := csmsg.NewReceiver(cfg)
 	if err != nil {
 		return nil, err

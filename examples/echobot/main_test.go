@@ -13,15 +13,17 @@ import (
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 // TestEchoBot runs the bot against an offline WeChat: the user enters the
 // chat and writes, and the bot answers both through the API.
 func TestEchoBot(t *testing.T) {
 	const appID, secret, user = "wx0123456789abcdef", "s", "o9AgO5Kd5ggOC-bXrbNODIiE3bGY"
-	api := csmsgtest.NewServer(appID, secret)
+	api := kftest.NewServer(appID, secret)
 	defer api.Close()
-	client, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: api.URL})
+	client, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: api.URL})
 	require.NoError(t, err)
 	cfg := csmsg.Config{Token: "t", EncodingAESKey: strings.Repeat("A", 43), AppID: appID}
 	b, err := newBot(cfg, client)

@@ -1,4 +1,4 @@
-package csmsg
+package kf
 
 import (
 	"bytes"
@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/csmsg/csmsg/internal/kfwire"
 )
 
-// Defaults of a ClientConfig's zero fields.
+// Defaults of a Config's zero fields.
 const (
 	DefaultBaseURL       = "https://api.weixin.qq.com"
 	DefaultTimeout       = 10 * time.Second
@@ -23,10 +25,10 @@ const (
 // maxJSONAnswer bounds a JSON answer of the API.
 const maxJSONAnswer = 1 << 20
 
-// ClientConfig configures a [Client]. AppID is required, and AppSecret
+// Config configures a [Client]. AppID is required, and AppSecret
 // unless Tokens is set; the zero value of every other field is a safe
 // default.
-type ClientConfig struct {
+type Config struct {
 	// AppID is the mini program's appid.
 	AppID string
 
@@ -41,7 +43,7 @@ type ClientConfig struct {
 	Tokens TokenSource
 
 	// BaseURL is the API's scheme and host: "" means DefaultBaseURL. Tests
-	// point it at a csmsgtest.Server.
+	// point it at a kftest.Server.
 	BaseURL string
 
 	// HTTPClient makes the requests: nil means a client with a
@@ -63,7 +65,7 @@ type ClientConfig struct {
 // and uploads and downloads temporary media. It is safe for concurrent use.
 //
 // Every call honours its ctx and reads at most 1 MiB of a JSON answer. It
-// returns an *[APIError] for any errcode other than 0, [ErrBadResponse] for
+// returns an *[Error] for any errcode other than 0, [ErrBadResponse] for
 // an answer that is not what the API documents, and otherwise the
 // transport's error: a *url.Error for a request that failed, wrapping its
 // cause (errors.Is(err, context.DeadlineExceeded) holds after a timeout). No
@@ -73,12 +75,12 @@ type ClientConfig struct {
 // # Answering a push
 //
 // WeChat waits 5 seconds for the answer to a push, then retries it. A
-// [HandlerFunc] should therefore hand the message off (to a queue, a
+// [github.com/csmsg/csmsg.HandlerFunc] should therefore hand the message off (to a queue, a
 // goroutine with its own context) and return; the answer goes out through
 // the Client, within the user's reply window: 5 messages within 48 hours of
 // the user's last message, 2 within a minute of entering the chat. Outside
-// it WeChat answers errcode 45015 ([ErrCodeOutsideWindow]), past the count
-// 45047 ([ErrCodeQuotaUsedUp]).
+// it WeChat answers errcode 45015 ([CodeOutsideWindow]), past the count
+// 45047 ([CodeQuotaUsedUp]).
 //
 // # Retries
 //
@@ -103,7 +105,7 @@ type Client struct {
 // has a BaseURL that is not an absolute http or https URL, or a negative
 // MaxMediaBytes. It makes no request: the first token is fetched by the
 // first call.
-func NewClient(cfg ClientConfig) (*Client, error) {
+func NewClient(cfg Config) (*Client, error) {
 	switch {
 	case cfg.AppID == "":
 		return nil, fmt.Errorf("%w: no AppID", ErrInvalidConfig)
@@ -166,68 +168,31 @@ type MiniProgramCard struct {
 	ThumbMediaID string // miniprogrampage.thumb_media_id, from UploadTempMedia
 }
 
-// Paths of the customer-service calls.
-const (
-	sendPath   = "/cgi-bin/message/custom/send"
-	typingPath = "/cgi-bin/message/custom/typing"
-)
-
 // SendText sends a text message (msgtype "text") to the user with openid
 // toUser. content may hold <a href="..." data-miniprogram-appid="..."
 // data-miniprogram-path="..."> links; it is sent as is, not HTML-escaped.
 func (c *Client) SendText(ctx context.Context, toUser, content string) error {
-	type text struct {
-		Content string `json:"content"`
-	}
-	return c.send(ctx, struct {
-		ToUser  string `json:"touser"`
-		MsgType string `json:"msgtype"`
-		Text    text   `json:"text"`
-	}{toUser, "text", text{content}})
+	return c.send(ctx, kfwire.Send{ToUser: toUser, MsgType: kfwire.MsgTypeText, Text: &kfwire.Text{Content: content}})
 }
 
 // SendImage sends an image (msgtype "image") to the user with openid
 // toUser. mediaID comes from UploadTempMedia.
 func (c *Client) SendImage(ctx context.Context, toUser, mediaID string) error {
-	type image struct {
-		MediaID string `json:"media_id"`
-	}
-	return c.send(ctx, struct {
-		ToUser  string `json:"touser"`
-		MsgType string `json:"msgtype"`
-		Image   image  `json:"image"`
-	}{toUser, "image", image{mediaID}})
+	return c.send(ctx, kfwire.Send{ToUser: toUser, MsgType: kfwire.MsgTypeImage, Image: &kfwire.Image{MediaID: mediaID}})
 }
 
 // SendLink sends a link card (msgtype "link") to the user with openid
 // toUser.
 func (c *Client) SendLink(ctx context.Context, toUser string, link Link) error {
-	type linkJSON struct {
-		Title       string `json:"title"`
-		Description string `json:"description"`
-		URL         string `json:"url"`
-		ThumbURL    string `json:"thumb_url"`
-	}
-	return c.send(ctx, struct {
-		ToUser  string   `json:"touser"`
-		MsgType string   `json:"msgtype"`
-		Link    linkJSON `json:"link"`
-	}{toUser, "link", linkJSON(link)})
+	l := kfwire.Link(link)
+	return c.send(ctx, kfwire.Send{ToUser: toUser, MsgType: kfwire.MsgTypeLink, Link: &l})
 }
 
 // SendMiniProgramPage sends a mini program page card (msgtype
 // "miniprogrampage") to the user with openid toUser.
 func (c *Client) SendMiniProgramPage(ctx context.Context, toUser string, card MiniProgramCard) error {
-	type cardJSON struct {
-		Title        string `json:"title"`
-		PagePath     string `json:"pagepath"`
-		ThumbMediaID string `json:"thumb_media_id"`
-	}
-	return c.send(ctx, struct {
-		ToUser  string   `json:"touser"`
-		MsgType string   `json:"msgtype"`
-		Card    cardJSON `json:"miniprogrampage"`
-	}{toUser, "miniprogrampage", cardJSON(card)})
+	p := kfwire.MiniProgramPage(card)
+	return c.send(ctx, kfwire.Send{ToUser: toUser, MsgType: kfwire.MsgTypeMiniProgramPage, MiniProgramPage: &p})
 }
 
 // SetTyping shows (typing true, command "Typing") or hides (command
@@ -235,30 +200,22 @@ func (c *Client) SendMiniProgramPage(ctx context.Context, toUser string, card Mi
 // it only within 30 seconds of a message between the user and the mini
 // program; the status lasts 15 seconds, and sending a message cancels it.
 func (c *Client) SetTyping(ctx context.Context, toUser string, typing bool) error {
-	command := "CancelTyping"
+	command := kfwire.CommandCancelTyping
 	if typing {
-		command = "Typing"
+		command = kfwire.CommandTyping
 	}
-	return c.postJSON(ctx, typingPath, struct {
-		ToUser  string `json:"touser"`
-		Command string `json:"command"`
-	}{toUser, command})
+	return c.postJSON(ctx, kfwire.PathTyping, kfwire.Typing{ToUser: toUser, Command: command})
 }
 
-func (c *Client) send(ctx context.Context, msg any) error {
-	return c.postJSON(ctx, sendPath, msg)
+func (c *Client) send(ctx context.Context, msg kfwire.Send) error {
+	return c.postJSON(ctx, kfwire.PathSend, msg)
 }
 
 // postJSON posts body as JSON to path and reads a status answer.
 func (c *Client) postJSON(ctx context.Context, path string, body any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
-		return err // cannot happen: structs of strings
-	}
+	buf := kfwire.Marshal(body)
 	return c.call(ctx, path, func(ctx context.Context, token string) error {
-		req, err := c.request(ctx, http.MethodPost, path, token, nil, bytes.NewReader(buf.Bytes()))
+		req, err := c.request(ctx, http.MethodPost, path, token, nil, bytes.NewReader(buf))
 		if err != nil {
 			return err
 		}
@@ -275,7 +232,7 @@ func (c *Client) call(ctx context.Context, path string, attempt func(ctx context
 		return err
 	}
 	err = attempt(ctx, token)
-	var apiErr *APIError
+	var apiErr *Error
 	if !errors.As(err, &apiErr) || !tokenRejected(apiErr.Code) {
 		return err
 	}
@@ -316,13 +273,13 @@ func roundTrip(hc *http.Client, req *http.Request, path string, answer any, secr
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJSONAnswer+1))
 	if err != nil {
-		return redact(fmt.Errorf("csmsg: %s: reading the answer: %w", path, err), secret)
+		return redact(fmt.Errorf("kf: %s: reading the answer: %w", path, err), secret)
 	}
 	return decodeAnswer(path, body, answer, secret)
 }
 
 // decodeAnswer decodes the JSON answer body of the call at path: an
-// *APIError if its errcode is not 0, else into answer (if not nil).
+// *Error if its errcode is not 0, else into answer (if not nil).
 func decodeAnswer(path string, body []byte, answer any, secret string) error {
 	if len(body) > maxJSONAnswer {
 		return badResponse(path, "answer longer than %d bytes", maxJSONAnswer)
@@ -330,15 +287,12 @@ func decodeAnswer(path string, body []byte, answer any, secret string) error {
 	if !looksLikeJSONObject(body) {
 		return badResponse(path, "answer is not a JSON object")
 	}
-	var status struct {
-		ErrCode int    `json:"errcode"`
-		ErrMsg  string `json:"errmsg"`
-	}
+	var status kfwire.Status
 	if err := json.Unmarshal(body, &status); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrBadResponse, path, err)
 	}
 	if status.ErrCode != 0 {
-		return &APIError{Code: status.ErrCode, Msg: redactString(status.ErrMsg, secret)}
+		return &Error{Code: status.ErrCode, Msg: redactString(status.ErrMsg, secret)}
 	}
 	if answer != nil {
 		if err := json.Unmarshal(body, answer); err != nil {
@@ -362,7 +316,7 @@ func baseURL(s string) string {
 	return strings.TrimRight(s, "/")
 }
 
-// defaultHTTPClient is the HTTPClient of a zero ClientConfig.
+// defaultHTTPClient is the HTTPClient of a zero Config.
 var defaultHTTPClient = &http.Client{
 	Timeout: DefaultTimeout,
 	CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -376,57 +330,3 @@ func httpClient(hc *http.Client) *http.Client {
 	}
 	return hc
 }
-
-// redacted replaces a secret in error and log text.
-const redacted = "REDACTED"
-
-// redact returns err without secret in its text. A *url.Error (the
-// transport's, which quotes the URL with the access token) is rebuilt with
-// the secret replaced in its URL, so that errors.As still finds a
-// *url.Error, and errors.Is its cause (context.DeadlineExceeded, ...).
-// Anything else that holds the secret is wrapped in an error whose text
-// does not.
-func redact(err error, secret string) error {
-	if err == nil || secret == "" {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && ue == err {
-		inner := ue.Err
-		if inner != nil && holds(inner.Error(), secret) {
-			inner = &redactedError{err: inner, secret: secret}
-		}
-		return &url.Error{Op: ue.Op, URL: redactString(ue.URL, secret), Err: inner}
-	}
-	if holds(err.Error(), secret) {
-		return &redactedError{err: err, secret: secret}
-	}
-	return err
-}
-
-// holds reports whether s holds secret, raw or query-escaped.
-func holds(s, secret string) bool {
-	return redactString(s, secret) != s
-}
-
-// redactString replaces secret, raw and query-escaped, in s.
-func redactString(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, secret, redacted)
-	if esc := url.QueryEscape(secret); esc != secret {
-		s = strings.ReplaceAll(s, esc, redacted)
-	}
-	return s
-}
-
-// redactedError is an error whose text holds a secret, with the secret
-// replaced.
-type redactedError struct {
-	err    error
-	secret string
-}
-
-func (e *redactedError) Error() string { return redactString(e.err.Error(), e.secret) }
-func (e *redactedError) Unwrap() error { return e.err }

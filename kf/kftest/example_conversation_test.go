@@ -1,4 +1,4 @@
-package csmsgtest_test
+package kftest_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 // A whole conversation, offline: WeChat pushes the user's message to the
@@ -17,9 +19,9 @@ import (
 // test asserts what the user was sent.
 func Example_conversation() {
 	const appID, secret = "wxba5fad812f8e6fb9", "the-app-secret"
-	api := csmsgtest.NewServer(appID, secret) // WeChat's API
+	api := kftest.NewServer(appID, secret) // WeChat's API
 	defer api.Close()
-	client, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: api.URL})
+	client, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: api.URL})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,14 +1,15 @@
-package csmsg
+package kf
 
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/csmsg/csmsg/internal/kfwire"
 )
 
 // TokenSource gives a [Client] its access tokens. rejected is "" normally;
@@ -90,9 +91,6 @@ type StableTokenSource struct {
 // replaced; see [StableTokenSource].
 const MaxTokenMargin = 5 * time.Minute
 
-// stableTokenPath is the path of getStableAccessToken.
-const stableTokenPath = "/cgi-bin/stable_token"
-
 // tokenFlight is one fetch that concurrent callers wait for.
 type tokenFlight struct {
 	done      chan struct{} // closed when the fetch ended
@@ -171,47 +169,33 @@ func (s *StableTokenSource) fetchNotBad(ctx context.Context, bad string) (string
 	}
 	token, refreshAt, err = s.fetch(ctx, true)
 	if err == nil && token == bad {
-		return "", time.Time{}, badResponse(stableTokenPath, "force_refresh answered the rejected token")
+		return "", time.Time{}, badResponse(kfwire.PathStableToken, "force_refresh answered the rejected token")
 	}
 	return token, refreshAt, err
 }
 
 // fetch makes one stable_token request.
 func (s *StableTokenSource) fetch(ctx context.Context, force bool) (string, time.Time, error) {
-	var body bytes.Buffer
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(struct {
-		GrantType    string `json:"grant_type"`
-		AppID        string `json:"appid"`
-		Secret       string `json:"secret"`
-		ForceRefresh bool   `json:"force_refresh"`
-	}{"client_credential", s.AppID, s.AppSecret, force})
-	if err != nil {
-		return "", time.Time{}, err // cannot happen: strings and a bool
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(s.BaseURL)+stableTokenPath, &body)
+	body := kfwire.Marshal(kfwire.StableTokenRequest{GrantType: kfwire.GrantType, AppID: s.AppID, Secret: s.AppSecret, ForceRefresh: force})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(s.BaseURL)+kfwire.PathStableToken, bytes.NewReader(body))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: BaseURL: %w", ErrInvalidConfig, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	start := s.now()
-	var answer struct {
-		AccessToken *string `json:"access_token"`
-		ExpiresIn   *int64  `json:"expires_in"`
-	}
-	err = roundTrip(httpClient(s.HTTPClient), req, stableTokenPath, &answer, s.AppSecret)
+	var answer kfwire.StableTokenAnswer
+	err = roundTrip(httpClient(s.HTTPClient), req, kfwire.PathStableToken, &answer, s.AppSecret)
 	if err != nil {
 		return "", time.Time{}, err
 	}
 	switch {
-	case answer.AccessToken == nil || *answer.AccessToken == "":
-		return "", time.Time{}, badResponse(stableTokenPath, "no access_token")
-	case answer.ExpiresIn == nil || *answer.ExpiresIn <= 0 || *answer.ExpiresIn > 1<<31:
-		return "", time.Time{}, badResponse(stableTokenPath, "no valid expires_in")
+	case answer.AccessToken == "":
+		return "", time.Time{}, badResponse(kfwire.PathStableToken, "no access_token")
+	case answer.ExpiresIn <= 0 || answer.ExpiresIn > 1<<31:
+		return "", time.Time{}, badResponse(kfwire.PathStableToken, "no valid expires_in")
 	}
-	life := time.Duration(*answer.ExpiresIn) * time.Second
-	return *answer.AccessToken, start.Add(life - tokenMargin(life)), nil
+	life := time.Duration(answer.ExpiresIn) * time.Second
+	return answer.AccessToken, start.Add(life - tokenMargin(life)), nil
 }
 
 // tokenMargin is how long before a token that lives life it is replaced.
@@ -227,7 +211,7 @@ func (s *StableTokenSource) now() time.Time {
 }
 
 // errFetchPanicked is what callers waiting for a fetch get if it panicked.
-var errFetchPanicked = errors.New("csmsg: the access token fetch panicked")
+var errFetchPanicked = errors.New("kf: the access token fetch panicked")
 
 // errNoToken is returned when a TokenSource answers an empty token.
-var errNoToken = errors.New("csmsg: the TokenSource returned an empty token")
+var errNoToken = errors.New("kf: the TokenSource returned an empty token")

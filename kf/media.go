@@ -1,4 +1,4 @@
-package csmsg
+package kf
 
 import (
 	"bufio"
@@ -13,12 +13,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
-)
 
-// Paths of the temporary-media calls.
-const (
-	uploadPath   = "/cgi-bin/media/upload"
-	getMediaPath = "/cgi-bin/media/get"
+	"github.com/csmsg/csmsg/internal/kfwire"
 )
 
 // UploadTempMedia uploads an image as temporary media (uploadTempMedia,
@@ -26,7 +22,7 @@ const (
 // MiniProgramCard.ThumbMediaID. filename names the file part (the base name
 // is used; "" means "media"); its Content-Type is sniffed from the bytes.
 //
-// It reads r to the end first, at most ClientConfig.MaxMediaBytes: a longer
+// It reads r to the end first, at most Config.MaxMediaBytes: a longer
 // file is [ErrMediaTooLarge] and nothing is sent. WeChat answers errcode
 // 40004 for a file that is not an image.
 func (c *Client) UploadTempMedia(ctx context.Context, filename string, r io.Reader) (mediaID string, err error) {
@@ -35,28 +31,26 @@ func (c *Client) UploadTempMedia(ctx context.Context, filename string, r io.Read
 	}
 	data, err := io.ReadAll(io.LimitReader(ctxReader{ctx, r}, c.maxMedia+1))
 	if err != nil {
-		return "", fmt.Errorf("csmsg: %s: reading the file: %w", uploadPath, err)
+		return "", fmt.Errorf("kf: %s: reading the file: %w", kfwire.PathUpload, err)
 	}
 	if int64(len(data)) > c.maxMedia {
-		return "", fmt.Errorf("%w: %s: more than %d bytes", ErrMediaTooLarge, uploadPath, c.maxMedia)
+		return "", fmt.Errorf("%w: %s: more than %d bytes", ErrMediaTooLarge, kfwire.PathUpload, c.maxMedia)
 	}
 	body, contentType := multipartBody(filename, data)
-	err = c.call(ctx, uploadPath, func(ctx context.Context, token string) error {
-		req, err := c.request(ctx, http.MethodPost, uploadPath, token, url.Values{"type": {"image"}}, bytes.NewReader(body))
+	err = c.call(ctx, kfwire.PathUpload, func(ctx context.Context, token string) error {
+		req, err := c.request(ctx, http.MethodPost, kfwire.PathUpload, token, url.Values{"type": {"image"}}, bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
 		req.Header.Set("Content-Type", contentType)
-		var answer struct {
-			MediaID *string `json:"media_id"`
-		}
-		if err := roundTrip(c.http, req, uploadPath, &answer, token); err != nil {
+		var answer kfwire.UploadAnswer
+		if err := roundTrip(c.http, req, kfwire.PathUpload, &answer, token); err != nil {
 			return err
 		}
-		if answer.MediaID == nil || *answer.MediaID == "" {
-			return badResponse(uploadPath, "no media_id")
+		if answer.MediaID == "" {
+			return badResponse(kfwire.PathUpload, "no media_id")
 		}
-		mediaID = *answer.MediaID
+		mediaID = answer.MediaID
 		return nil
 	})
 	if err != nil {
@@ -105,18 +99,18 @@ func cleanFilename(filename string) string {
 // image of an image push (its MediaID), into w and returns its
 // Content-Type.
 //
-// The file is streamed: at most ClientConfig.MaxMediaBytes are written to
+// The file is streamed: at most Config.MaxMediaBytes are written to
 // w; a longer file is [ErrMediaTooLarge] (refused before anything is
 // written if the answer's Content-Length says so, else after MaxMediaBytes,
 // and w must then be discarded). WeChat's failure answers are small JSON
 // bodies, sometimes labelled text/plain: an answer that starts with '{' is
-// read as one, becomes an *[APIError] (errcode 40007 for an unknown or
+// read as one, becomes an *[Error] (errcode 40007 for an unknown or
 // expired media id) and is never written to w. An answer labelled text/* or
 // application/json that is not such an error is [ErrBadResponse]. After any
 // error, whatever w holds is not the whole file and must be discarded.
 func (c *Client) GetTempMedia(ctx context.Context, mediaID string, w io.Writer) (contentType string, err error) {
-	err = c.call(ctx, getMediaPath, func(ctx context.Context, token string) error {
-		req, err := c.request(ctx, http.MethodGet, getMediaPath, token, url.Values{"media_id": {mediaID}}, nil)
+	err = c.call(ctx, kfwire.PathGetMedia, func(ctx context.Context, token string) error {
+		req, err := c.request(ctx, http.MethodGet, kfwire.PathGetMedia, token, url.Values{"media_id": {mediaID}}, nil)
 		if err != nil {
 			return err
 		}
@@ -142,43 +136,43 @@ const sniffLen = 512
 // error the answer holds.
 func (c *Client) readMedia(resp *http.Response, w io.Writer, token string) (string, error) {
 	if resp.StatusCode != http.StatusOK {
-		return "", badResponse(getMediaPath, "status %d", resp.StatusCode)
+		return "", badResponse(kfwire.PathGetMedia, "status %d", resp.StatusCode)
 	}
 	br := bufio.NewReaderSize(resp.Body, sniffLen)
 	head, err := br.Peek(sniffLen)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return "", redact(fmt.Errorf("csmsg: %s: reading the answer: %w", getMediaPath, err), token)
+		return "", redact(fmt.Errorf("kf: %s: reading the answer: %w", kfwire.PathGetMedia, err), token)
 	}
 	if len(head) == 0 {
-		return "", badResponse(getMediaPath, "empty answer")
+		return "", badResponse(kfwire.PathGetMedia, "empty answer")
 	}
 	contentType := resp.Header.Get("Content-Type")
 	if looksLikeJSONObject(head) {
 		body, err := io.ReadAll(io.LimitReader(br, maxJSONAnswer+1))
 		if err != nil {
-			return "", redact(fmt.Errorf("csmsg: %s: reading the answer: %w", getMediaPath, err), token)
+			return "", redact(fmt.Errorf("kf: %s: reading the answer: %w", kfwire.PathGetMedia, err), token)
 		}
-		if err := decodeAnswer(getMediaPath, body, nil, token); err != nil {
+		if err := decodeAnswer(kfwire.PathGetMedia, body, nil, token); err != nil {
 			return "", err
 		}
-		return "", badResponse(getMediaPath, "a JSON answer without an errcode")
+		return "", badResponse(kfwire.PathGetMedia, "a JSON answer without an errcode")
 	}
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	if strings.HasPrefix(mediaType, "text/") || mediaType == "application/json" {
-		return "", badResponse(getMediaPath, "answer labelled %q is not a file", mediaType)
+		return "", badResponse(kfwire.PathGetMedia, "answer labelled %q is not a file", mediaType)
 	}
 	if resp.ContentLength > c.maxMedia {
-		return "", fmt.Errorf("%w: %s: %d bytes, more than %d", ErrMediaTooLarge, getMediaPath, resp.ContentLength, c.maxMedia)
+		return "", fmt.Errorf("%w: %s: %d bytes, more than %d", ErrMediaTooLarge, kfwire.PathGetMedia, resp.ContentLength, c.maxMedia)
 	}
 	ew := &errWriter{w: w}
 	if _, err := io.Copy(ew, io.LimitReader(br, c.maxMedia)); err != nil {
 		if ew.err != nil {
-			return "", fmt.Errorf("csmsg: %s: writing the file: %w", getMediaPath, err)
+			return "", fmt.Errorf("kf: %s: writing the file: %w", kfwire.PathGetMedia, err)
 		}
-		return "", redact(fmt.Errorf("csmsg: %s: reading the file: %w", getMediaPath, err), token)
+		return "", redact(fmt.Errorf("kf: %s: reading the file: %w", kfwire.PathGetMedia, err), token)
 	}
 	if n, _ := br.Read(make([]byte, 1)); n > 0 {
-		return "", fmt.Errorf("%w: %s: more than %d bytes", ErrMediaTooLarge, getMediaPath, c.maxMedia)
+		return "", fmt.Errorf("%w: %s: more than %d bytes", ErrMediaTooLarge, kfwire.PathGetMedia, c.maxMedia)
 	}
 	return contentType, nil
 }

@@ -1,4 +1,4 @@
-package csmsg_test
+package kf_test
 
 import (
 	"context"
@@ -14,20 +14,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 // newSource starts a fake and a StableTokenSource of it whose clock is the
 // fake's.
-func newSource(t *testing.T) (*csmsgtest.Server, *csmsg.StableTokenSource) {
+func newSource(t *testing.T) (*kftest.Server, *kf.StableTokenSource) {
 	t.Helper()
-	s := csmsgtest.NewServer(testAppID, testSecret)
+	s := kftest.NewServer(testAppID, testSecret)
 	t.Cleanup(s.Close)
-	return s, &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL, Now: s.Now}
+	return s, &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL, Now: s.Now}
 }
 
-func token(t *testing.T, src csmsg.TokenSource, rejected string) string {
+func token(t *testing.T, src kf.TokenSource, rejected string) string {
 	t.Helper()
 	tok, err := src.Token(context.Background(), rejected)
 	require.NoError(t, err)
@@ -44,13 +44,13 @@ func TestStableTokenCache(t *testing.T) {
 	assert.Equal(t, 1, s.TokenFetches())
 
 	// 7200 s: the margin is 5 minutes.
-	s.Advance(7200*time.Second - csmsg.MaxTokenMargin - time.Second)
+	s.Advance(7200*time.Second - kf.MaxTokenMargin - time.Second)
 	assert.Equal(t, first, token(t, src, ""))
 	assert.Equal(t, 1, s.TokenFetches())
 	s.Advance(time.Second)
 	assert.Equal(t, first, token(t, src, ""), "WeChat answers the same token while it is valid")
 	assert.Equal(t, 2, s.TokenFetches())
-	assert.Equal(t, 0, s.Calls(csmsgtest.PathToken))
+	assert.Equal(t, 0, s.Calls(kftest.PathToken))
 	assert.Equal(t, 0, s.ForceRefreshes())
 }
 
@@ -170,7 +170,7 @@ func TestStableTokenRequests(t *testing.T) {
 		`{"access_token":"T1","expires_in":7200}`,
 		`{"access_token":"T1","expires_in":7000}`,
 		`{"access_token":"T2","expires_in":7200}`)
-	src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL + "/"}
+	src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL + "/"}
 	assert.Equal(t, "T1", token(t, src, ""))
 	assert.Equal(t, "T2", token(t, src, "T1"))
 	const prefix = "POST /cgi-bin/stable_token application/json "
@@ -190,18 +190,18 @@ func TestStableTokenErrors(t *testing.T) {
 		is      error
 	}{
 		{"errcode", []string{`{"errcode":40125,"errmsg":"invalid appsecret ` + testSecret + `"}`},
-			`csmsg: wechat api error 40125: "invalid appsecret REDACTED"`, nil},
-		{"no token", []string{`{"expires_in":7200}`}, "csmsg: bad response from wechat: " + path + ": no access_token", csmsg.ErrBadResponse},
-		{"empty token", []string{`{"access_token":"","expires_in":7200}`}, "csmsg: bad response from wechat: " + path + ": no access_token", csmsg.ErrBadResponse},
-		{"no expires_in", []string{`{"access_token":"T"}`}, "csmsg: bad response from wechat: " + path + ": no valid expires_in", csmsg.ErrBadResponse},
-		{"zero expires_in", []string{`{"access_token":"T","expires_in":0}`}, "csmsg: bad response from wechat: " + path + ": no valid expires_in", csmsg.ErrBadResponse},
+			`kf: wechat api error 40125: "invalid appsecret REDACTED"`, nil},
+		{"no token", []string{`{"expires_in":7200}`}, "kf: bad response from wechat: " + path + ": no access_token", kf.ErrBadResponse},
+		{"empty token", []string{`{"access_token":"","expires_in":7200}`}, "kf: bad response from wechat: " + path + ": no access_token", kf.ErrBadResponse},
+		{"no expires_in", []string{`{"access_token":"T"}`}, "kf: bad response from wechat: " + path + ": no valid expires_in", kf.ErrBadResponse},
+		{"zero expires_in", []string{`{"access_token":"T","expires_in":0}`}, "kf: bad response from wechat: " + path + ": no valid expires_in", kf.ErrBadResponse},
 		{"expires_in a string", []string{`{"access_token":"T","expires_in":"7200"}`},
-			"csmsg: bad response from wechat: " + path + ": json: cannot unmarshal string into Go struct field .expires_in of type int64", csmsg.ErrBadResponse},
-		{"HTML", []string{`<html>`}, "csmsg: bad response from wechat: " + path + ": answer is not a JSON object", csmsg.ErrBadResponse},
+			"kf: bad response from wechat: " + path + ": json: cannot unmarshal string into Go struct field StableTokenAnswer.expires_in of type int64", kf.ErrBadResponse},
+		{"HTML", []string{`<html>`}, "kf: bad response from wechat: " + path + ": answer is not a JSON object", kf.ErrBadResponse},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, _ := stableServer(t, tc.answers...)
-			src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
+			src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
 			tok, err := src.Token(context.Background(), "")
 			assert.Equal(t, "", tok)
 			assert.EqualError(t, err, tc.err)
@@ -213,15 +213,15 @@ func TestStableTokenErrors(t *testing.T) {
 	}
 	t.Run("force refresh answers the rejected token", func(t *testing.T) {
 		srv, bodies := stableServer(t, `{"access_token":"T1","expires_in":7200}`)
-		src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
+		src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
 		_, err := src.Token(context.Background(), "T1")
-		assert.EqualError(t, err, "csmsg: bad response from wechat: "+path+": force_refresh answered the rejected token")
+		assert.EqualError(t, err, "kf: bad response from wechat: "+path+": force_refresh answered the rejected token")
 		assert.Len(t, *bodies, 2, "one normal fetch, one force refresh")
 	})
 	t.Run("no credentials", func(t *testing.T) {
-		for _, src := range []*csmsg.StableTokenSource{{AppID: testAppID}, {AppSecret: testSecret}} {
+		for _, src := range []*kf.StableTokenSource{{AppID: testAppID}, {AppSecret: testSecret}} {
 			_, err := src.Token(context.Background(), "")
-			assert.ErrorIs(t, err, csmsg.ErrInvalidConfig)
+			assert.ErrorIs(t, err, kf.ErrInvalidConfig)
 			noSecrets(t, err)
 		}
 	})
@@ -242,7 +242,7 @@ func TestStableTokenCancelledFetch(t *testing.T) {
 		io.WriteString(w, `{"access_token":"T2","expires_in":7200}`)
 	}))
 	defer srv.Close()
-	src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
+	src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	first := make(chan error)
@@ -275,7 +275,7 @@ func TestStableTokenWaiterCancelled(t *testing.T) {
 		io.WriteString(w, `{"access_token":"T1","expires_in":7200}`)
 	}))
 	defer srv.Close()
-	src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
+	src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: srv.URL}
 	first := make(chan string)
 	go func() {
 		tok, _ := src.Token(context.Background(), "")
@@ -302,7 +302,7 @@ func TestStableTokenFetchPanics(t *testing.T) {
 		}
 		return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(`{"access_token":"T1","expires_in":7200}`))}, nil
 	})}
-	src := &csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, HTTPClient: hc}
+	src := &kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, HTTPClient: hc}
 	assert.PanicsWithValue(t, "transport bug", func() { src.Token(context.Background(), "") })
 	assert.Equal(t, "T1", token(t, src, ""))
 }

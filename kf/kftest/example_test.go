@@ -1,4 +1,4 @@
-package csmsgtest_test
+package kftest_test
 
 import (
 	"context"
@@ -6,17 +6,17 @@ import (
 	"log"
 	"time"
 
-	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 // A test of a bot's answers: declare what the user did, let the code under
 // test answer through a Client, and assert what was sent.
 func ExampleServer() {
-	api := csmsgtest.NewServer("wx0123456789abcdef", "the-app-secret")
+	api := kftest.NewServer("wx0123456789abcdef", "the-app-secret")
 	defer api.Close()
 
-	client, err := csmsg.NewClient(csmsg.ClientConfig{
+	client, err := kf.NewClient(kf.Config{
 		AppID:     "wx0123456789abcdef",
 		AppSecret: "the-app-secret",
 		BaseURL:   api.URL,
@@ -27,7 +27,7 @@ func ExampleServer() {
 	ctx := context.Background()
 
 	api.UserEnteredSession("user-1") // 2 messages within a minute
-	api.InjectError(csmsgtest.PathSend, -1)
+	api.InjectError(kftest.PathSend, -1)
 	fmt.Println(client.SendText(ctx, "user-1", "welcome"))
 	fmt.Println(client.SendText(ctx, "user-1", "welcome"))
 	fmt.Println(client.SendText(ctx, "user-1", "how can I help?"))
@@ -42,11 +42,11 @@ func ExampleServer() {
 	}
 	fmt.Println("token fetches:", api.TokenFetches())
 	// Output:
-	// csmsg: wechat api error -1: "csmsgtest: injected error"
+	// kf: wechat api error -1: "kftest: injected error"
 	// <nil>
 	// <nil>
-	// csmsg: wechat api error 45047: "out of response count limit"
-	// csmsg: wechat api error 45015: "response out of time limit or subscription is canceled"
+	// kf: wechat api error 45047: "out of response count limit"
+	// kf: wechat api error 45015: "response out of time limit or subscription is canceled"
 	// user-1: welcome
 	// user-1: how can I help?
 	// token fetches: 2

@@ -1,4 +1,4 @@
-package csmsgtest_test
+package kftest_test
 
 import (
 	"bytes"
@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 const (
@@ -41,7 +41,7 @@ type status struct {
 }
 
 // do makes a request to the fake and decodes its JSON answer.
-func do(t *testing.T, s *csmsgtest.Server, method, path string, query url.Values, contentType, body string) status {
+func do(t *testing.T, s *kftest.Server, method, path string, query url.Values, contentType, body string) status {
 	t.Helper()
 	u := s.URL + path
 	if query != nil {
@@ -61,15 +61,15 @@ func do(t *testing.T, s *csmsgtest.Server, method, path string, query url.Values
 	return st
 }
 
-func fetchToken(t *testing.T, s *csmsgtest.Server, force bool) status {
+func fetchToken(t *testing.T, s *kftest.Server, force bool) status {
 	t.Helper()
-	return do(t, s, "POST", csmsgtest.PathStableToken, nil, "application/json",
+	return do(t, s, "POST", kftest.PathStableToken, nil, "application/json",
 		fmt.Sprintf(`{"grant_type":"client_credential","appid":%q,"secret":%q,"force_refresh":%t}`, appID, secret, force))
 }
 
-func send(t *testing.T, s *csmsgtest.Server, token, body string) status {
+func send(t *testing.T, s *kftest.Server, token, body string) status {
 	t.Helper()
-	return do(t, s, "POST", csmsgtest.PathSend, url.Values{"access_token": {token}}, "application/json", body)
+	return do(t, s, "POST", kftest.PathSend, url.Values{"access_token": {token}}, "application/json", body)
 }
 
 func text(to, content string) string {
@@ -80,8 +80,8 @@ func errStatus(code int, msg string) status { return status{ErrCode: code, ErrMs
 
 var ok = errStatus(0, "ok")
 
-func newServer(t *testing.T) *csmsgtest.Server {
-	s := csmsgtest.NewServer(appID, secret)
+func newServer(t *testing.T) *kftest.Server {
+	s := kftest.NewServer(appID, secret)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -115,7 +115,7 @@ func TestTokens(t *testing.T) {
 	assert.Equal(t, errStatus(42001, "access_token expired"), send(t, s, forced.AccessToken, text(user, "hi")))
 	assert.NotEqual(t, forced.AccessToken, fetchToken(t, s, false).AccessToken)
 
-	assert.Equal(t, errStatus(41001, "access_token missing"), do(t, s, "POST", csmsgtest.PathSend, nil, "", text(user, "hi")))
+	assert.Equal(t, errStatus(41001, "access_token missing"), do(t, s, "POST", kftest.PathSend, nil, "", text(user, "hi")))
 	assert.Equal(t, errStatus(40001, "invalid credential, access_token is invalid or not latest"), send(t, s, "made-up", text(user, "hi")))
 
 	assert.Equal(t, 5, s.TokenFetches())
@@ -131,7 +131,7 @@ func TestClock(t *testing.T) {
 	assert.Equal(t, at.Add(time.Hour), s.Now())
 	s.UserMessage(user)
 	send(t, s, s.AccessToken(), text(user, "hi"))
-	assert.Equal(t, []csmsgtest.SentMessage{{ToUser: user, MsgType: "text", Text: "hi", At: at.Add(time.Hour)}}, s.Sent())
+	assert.Equal(t, []kftest.SentMessage{{ToUser: user, MsgType: "text", Text: "hi", At: at.Add(time.Hour)}}, s.Sent())
 }
 
 func TestTokenTTL(t *testing.T) {
@@ -160,14 +160,14 @@ func TestTokenRequests(t *testing.T) {
 		{"GET", "GET", ``, errStatus(43002, "require POST method")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, do(t, s, tc.method, csmsgtest.PathStableToken, nil, "application/json", tc.body))
+			assert.Equal(t, tc.want, do(t, s, tc.method, kftest.PathStableToken, nil, "application/json", tc.body))
 		})
 	}
 	assert.Equal(t, 0, s.ForceRefreshes())
 
-	legacy := do(t, s, "GET", csmsgtest.PathToken, url.Values{"grant_type": {"client_credential"}, "appid": {appID}, "secret": {secret}}, "", "")
+	legacy := do(t, s, "GET", kftest.PathToken, url.Values{"grant_type": {"client_credential"}, "appid": {appID}, "secret": {secret}}, "", "")
 	assert.Equal(t, 48001, legacy.ErrCode)
-	assert.Equal(t, 1, s.Calls(csmsgtest.PathToken))
+	assert.Equal(t, 1, s.Calls(kftest.PathToken))
 }
 
 func TestReplyWindow(t *testing.T) {
@@ -175,22 +175,22 @@ func TestReplyWindow(t *testing.T) {
 	usedUp := errStatus(45047, "out of response count limit")
 	for _, tc := range []struct {
 		name  string
-		steps func(s *csmsgtest.Server)
+		steps func(s *kftest.Server)
 		want  []status // a send a second apart each
 	}{
-		{"unknown user", func(*csmsgtest.Server) {}, []status{errStatus(40003, "invalid openid")}},
-		{"message", func(s *csmsgtest.Server) { s.UserMessage(user) }, []status{ok, ok, ok, ok, ok, usedUp}},
-		{"message, 47 h later", func(s *csmsgtest.Server) { s.UserMessage(user); s.Advance(47 * time.Hour) }, []status{ok, ok}},
-		{"message, 48 h later", func(s *csmsgtest.Server) { s.UserMessage(user); s.Advance(48 * time.Hour) }, []status{outside}},
-		{"session", func(s *csmsgtest.Server) { s.UserEnteredSession(user) }, []status{ok, ok, usedUp}},
-		{"session, 1 min later", func(s *csmsgtest.Server) { s.UserEnteredSession(user); s.Advance(time.Minute) }, []status{outside}},
-		{"message resets the quota", func(s *csmsgtest.Server) {
+		{"unknown user", func(*kftest.Server) {}, []status{errStatus(40003, "invalid openid")}},
+		{"message", func(s *kftest.Server) { s.UserMessage(user) }, []status{ok, ok, ok, ok, ok, usedUp}},
+		{"message, 47 h later", func(s *kftest.Server) { s.UserMessage(user); s.Advance(47 * time.Hour) }, []status{ok, ok}},
+		{"message, 48 h later", func(s *kftest.Server) { s.UserMessage(user); s.Advance(48 * time.Hour) }, []status{outside}},
+		{"session", func(s *kftest.Server) { s.UserEnteredSession(user) }, []status{ok, ok, usedUp}},
+		{"session, 1 min later", func(s *kftest.Server) { s.UserEnteredSession(user); s.Advance(time.Minute) }, []status{outside}},
+		{"message resets the quota", func(s *kftest.Server) {
 			s.UserMessage(user)
 			send(t, s, s.AccessToken(), text(user, "1"))
 			send(t, s, s.AccessToken(), text(user, "2"))
 			s.UserMessage(user)
 		}, []status{ok, ok, ok, ok, ok, usedUp}},
-		{"quotas do not add up", func(s *csmsgtest.Server) {
+		{"quotas do not add up", func(s *kftest.Server) {
 			s.UserMessage(user)
 			s.UserEnteredSession(user)
 		}, []status{ok, ok, usedUp}},
@@ -242,9 +242,9 @@ func TestSendValidation(t *testing.T) {
 			assert.Equal(t, tc.want, send(t, s, s.AccessToken(), tc.body))
 		})
 	}
-	assert.Equal(t, []csmsgtest.SentMessage{{ToUser: user, MsgType: "image", MediaID: media, At: s.Now()}}, s.Sent())
+	assert.Equal(t, []kftest.SentMessage{{ToUser: user, MsgType: "image", MediaID: media, At: s.Now()}}, s.Sent())
 
-	s.Advance(csmsgtest.MediaTTL)
+	s.Advance(kftest.MediaTTL)
 	assert.Equal(t, errStatus(40007, "invalid media_id"),
 		send(t, s, s.AccessToken(), `{"touser":"`+user+`","msgtype":"image","image":{"media_id":"`+media+`"}}`), "expired after 3 days")
 }
@@ -252,7 +252,7 @@ func TestSendValidation(t *testing.T) {
 func TestTypingRules(t *testing.T) {
 	s := newServer(t)
 	typing := func(command string) status {
-		return do(t, s, "POST", csmsgtest.PathTyping, url.Values{"access_token": {s.AccessToken()}}, "application/json",
+		return do(t, s, "POST", kftest.PathTyping, url.Values{"access_token": {s.AccessToken()}}, "application/json",
 			`{"touser":"`+user+`","command":"`+command+`"}`)
 	}
 	outside := errStatus(45015, "response out of time limit or subscription is canceled")
@@ -261,34 +261,34 @@ func TestTypingRules(t *testing.T) {
 	t0 := s.Now()
 	assert.Equal(t, ok, typing("Typing"))
 	assert.Equal(t, outside, typing("Typing"), "still typing")
-	s.Advance(csmsgtest.TypingDuration)
+	s.Advance(kftest.TypingDuration)
 	assert.Equal(t, ok, typing("Typing"), "15 s later")
 	assert.Equal(t, errStatus(47001, "data format error"), typing("typing"))
-	s.Advance(csmsgtest.TypingWindow - csmsgtest.TypingDuration)
+	s.Advance(kftest.TypingWindow - kftest.TypingDuration)
 	assert.Equal(t, outside, typing("CancelTyping"), "30 s after the message")
-	assert.Equal(t, []csmsgtest.TypingEvent{
+	assert.Equal(t, []kftest.TypingEvent{
 		{ToUser: user, Command: "Typing", At: t0},
-		{ToUser: user, Command: "Typing", At: t0.Add(csmsgtest.TypingDuration)},
+		{ToUser: user, Command: "Typing", At: t0.Add(kftest.TypingDuration)},
 	}, s.Typing())
 }
 
 func TestInjectError(t *testing.T) {
 	s := newServer(t)
 	s.UserMessage(user)
-	s.InjectError(csmsgtest.PathSend, -1)
-	s.InjectError(csmsgtest.PathSend, 45009)
-	s.InjectError(csmsgtest.PathStableToken, 40013)
-	assert.Equal(t, errStatus(-1, "csmsgtest: injected error"), send(t, s, s.AccessToken(), text(user, "1")))
-	assert.Equal(t, errStatus(45009, "csmsgtest: injected error"), send(t, s, "not even a token", text(user, "2")))
+	s.InjectError(kftest.PathSend, -1)
+	s.InjectError(kftest.PathSend, 45009)
+	s.InjectError(kftest.PathStableToken, 40013)
+	assert.Equal(t, errStatus(-1, "kftest: injected error"), send(t, s, s.AccessToken(), text(user, "1")))
+	assert.Equal(t, errStatus(45009, "kftest: injected error"), send(t, s, "not even a token", text(user, "2")))
 	assert.Equal(t, ok, send(t, s, s.AccessToken(), text(user, "3")))
-	assert.Equal(t, errStatus(40013, "csmsgtest: injected error"), fetchToken(t, s, false))
+	assert.Equal(t, errStatus(40013, "kftest: injected error"), fetchToken(t, s, false))
 	assert.Equal(t, s.AccessToken(), fetchToken(t, s, false).AccessToken)
-	assert.Equal(t, []csmsgtest.SentMessage{{ToUser: user, MsgType: "text", Text: "3", At: s.Now()}}, s.Sent())
-	assert.Equal(t, 3, s.Calls(csmsgtest.PathSend))
+	assert.Equal(t, []kftest.SentMessage{{ToUser: user, MsgType: "text", Text: "3", At: s.Now()}}, s.Sent())
+	assert.Equal(t, 3, s.Calls(kftest.PathSend))
 }
 
 // upload posts a multipart upload of data as the part named field.
-func upload(t *testing.T, s *csmsgtest.Server, typ, field string, data []byte) status {
+func upload(t *testing.T, s *kftest.Server, typ, field string, data []byte) status {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -296,7 +296,7 @@ func upload(t *testing.T, s *csmsgtest.Server, typ, field string, data []byte) s
 	require.NoError(t, err)
 	w.Write(data)
 	require.NoError(t, mw.Close())
-	return do(t, s, "POST", csmsgtest.PathUpload, url.Values{"access_token": {s.AccessToken()}, "type": {typ}}, mw.FormDataContentType(), body.String())
+	return do(t, s, "POST", kftest.PathUpload, url.Values{"access_token": {s.AccessToken()}, "type": {typ}}, mw.FormDataContentType(), body.String())
 }
 
 func TestMedia(t *testing.T) {
@@ -306,7 +306,7 @@ func TestMedia(t *testing.T) {
 	assert.Equal(t, status{ErrMsg: "ok", Type: "image", MediaID: up.MediaID, CreatedAt: s.Now().Unix()}, up)
 
 	get := func(id string) (*http.Response, []byte) {
-		resp, err := http.Get(s.URL + csmsgtest.PathGetMedia + "?" + url.Values{"access_token": {s.AccessToken()}, "media_id": {id}}.Encode())
+		resp, err := http.Get(s.URL + kftest.PathGetMedia + "?" + url.Values{"access_token": {s.AccessToken()}, "media_id": {id}}.Encode())
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
@@ -322,7 +322,7 @@ func TestMedia(t *testing.T) {
 	assert.Equal(t, "text/plain", resp.Header.Get("Content-Type"), "labelled as WeChat does at times")
 	assert.JSONEq(t, `{"errcode":40007,"errmsg":"invalid media_id"}`, string(body))
 
-	s.Advance(csmsgtest.MediaTTL)
+	s.Advance(kftest.MediaTTL)
 	_, body = get(up.MediaID)
 	assert.JSONEq(t, `{"errcode":40007,"errmsg":"invalid media_id"}`, string(body), "expired after 3 days")
 
@@ -331,31 +331,31 @@ func TestMedia(t *testing.T) {
 	assert.Equal(t, errStatus(41005, "media data missing"), upload(t, s, "image", "file", png))
 	assert.Equal(t, errStatus(41005, "media data missing"), upload(t, s, "image", "media", nil))
 	assert.Equal(t, errStatus(43001, "require GET method"),
-		do(t, s, "POST", csmsgtest.PathGetMedia, url.Values{"access_token": {s.AccessToken()}, "media_id": {up.MediaID}}, "", ""))
+		do(t, s, "POST", kftest.PathGetMedia, url.Values{"access_token": {s.AccessToken()}, "media_id": {up.MediaID}}, "", ""))
 }
 
 func TestWaitSent(t *testing.T) {
 	s := newServer(t)
 	s.UserMessage(user)
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: s.URL})
+	c, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: s.URL})
 	require.NoError(t, err)
 	go c.SendText(context.Background(), user, "later")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	sent, err := s.WaitSent(ctx, 1)
 	require.NoError(t, err)
-	assert.Equal(t, []csmsgtest.SentMessage{{ToUser: user, MsgType: "text", Text: "later", At: s.Now()}}, sent)
+	assert.Equal(t, []kftest.SentMessage{{ToUser: user, MsgType: "text", Text: "later", At: s.Now()}}, sent)
 
 	short, cancel2 := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel2()
 	_, err = s.WaitSent(short, 2)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.EqualError(t, err, "csmsgtest: waiting for 2 messages: context deadline exceeded")
+	assert.EqualError(t, err, "kftest: waiting for 2 messages: context deadline exceeded")
 }
 
 func TestConcurrentUse(t *testing.T) {
 	s := newServer(t)
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: appID, AppSecret: secret, BaseURL: s.URL})
+	c, err := kf.NewClient(kf.Config{AppID: appID, AppSecret: secret, BaseURL: s.URL})
 	require.NoError(t, err)
 	var wg sync.WaitGroup
 	for i := range 20 {

@@ -1,4 +1,4 @@
-package csmsg_test
+package kf_test
 
 import (
 	"bytes"
@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 const (
@@ -70,7 +70,7 @@ func noSecrets(t *testing.T, err error) {
 }
 
 // recordingSource records every token its source hands out as a secret.
-type recordingSource struct{ src csmsg.TokenSource }
+type recordingSource struct{ src kf.TokenSource }
 
 func (r recordingSource) Token(ctx context.Context, rejected string) (string, error) {
 	token, err := r.src.Token(ctx, rejected)
@@ -80,18 +80,18 @@ func (r recordingSource) Token(ctx context.Context, rejected string) (string, er
 	return token, err
 }
 
-// newFake starts a csmsgtest.Server and a Client of it with the default
+// newFake starts a kftest.Server and a Client of it with the default
 // token source.
-func newFake(t *testing.T, edit func(*csmsg.ClientConfig)) (*csmsgtest.Server, *csmsg.Client) {
+func newFake(t *testing.T, edit func(*kf.Config)) (*kftest.Server, *kf.Client) {
 	t.Helper()
-	s := csmsgtest.NewServer(testAppID, testSecret)
+	s := kftest.NewServer(testAppID, testSecret)
 	t.Cleanup(s.Close)
-	cfg := csmsg.ClientConfig{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL}
-	cfg.Tokens = recordingSource{&csmsg.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL}}
+	cfg := kf.Config{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL}
+	cfg.Tokens = recordingSource{&kf.StableTokenSource{AppID: testAppID, AppSecret: testSecret, BaseURL: s.URL}}
 	if edit != nil {
 		edit(&cfg)
 	}
-	c, err := csmsg.NewClient(cfg)
+	c, err := kf.NewClient(cfg)
 	require.NoError(t, err)
 	return s, c
 }
@@ -140,7 +140,7 @@ type rawServer struct {
 	reqs []rawRequest
 }
 
-func newRaw(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, n int)) (*rawServer, *csmsg.Client, *tokenList) {
+func newRaw(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, n int)) (*rawServer, *kf.Client, *tokenList) {
 	t.Helper()
 	rs := &rawServer{}
 	rs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -157,7 +157,7 @@ func newRaw(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, n 
 	}))
 	t.Cleanup(rs.Close)
 	tokens := newTokenList()
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: tokens, BaseURL: rs.URL, MaxMediaBytes: 64})
+	c, err := kf.NewClient(kf.Config{AppID: testAppID, Tokens: tokens, BaseURL: rs.URL, MaxMediaBytes: 64})
 	require.NoError(t, err)
 	return rs, c, tokens
 }
@@ -179,30 +179,30 @@ func TestNewClient(t *testing.T) {
 	tokens := newTokenList()
 	for _, tc := range []struct {
 		name string
-		cfg  csmsg.ClientConfig
+		cfg  kf.Config
 		err  string
 	}{
-		{"no AppID", csmsg.ClientConfig{AppSecret: testSecret}, "csmsg: invalid config: no AppID"},
-		{"no secret nor tokens", csmsg.ClientConfig{AppID: testAppID}, "csmsg: invalid config: neither AppSecret nor Tokens"},
-		{"relative BaseURL", csmsg.ClientConfig{AppID: testAppID, AppSecret: testSecret, BaseURL: "api.weixin.qq.com"},
-			"csmsg: invalid config: BaseURL is not an absolute http or https URL"},
-		{"ftp BaseURL", csmsg.ClientConfig{AppID: testAppID, AppSecret: testSecret, BaseURL: "ftp://example.com"},
-			"csmsg: invalid config: BaseURL is not an absolute http or https URL"},
-		{"negative MaxMediaBytes", csmsg.ClientConfig{AppID: testAppID, AppSecret: testSecret, MaxMediaBytes: -1},
-			"csmsg: invalid config: negative MaxMediaBytes"},
-		{"secret", csmsg.ClientConfig{AppID: testAppID, AppSecret: testSecret}, ""},
-		{"tokens", csmsg.ClientConfig{AppID: testAppID, Tokens: tokens}, ""},
-		{"BaseURL with slash", csmsg.ClientConfig{AppID: testAppID, Tokens: tokens, BaseURL: "http://127.0.0.1:1/"}, ""},
+		{"no AppID", kf.Config{AppSecret: testSecret}, "kf: invalid config: no AppID"},
+		{"no secret nor tokens", kf.Config{AppID: testAppID}, "kf: invalid config: neither AppSecret nor Tokens"},
+		{"relative BaseURL", kf.Config{AppID: testAppID, AppSecret: testSecret, BaseURL: "api.weixin.qq.com"},
+			"kf: invalid config: BaseURL is not an absolute http or https URL"},
+		{"ftp BaseURL", kf.Config{AppID: testAppID, AppSecret: testSecret, BaseURL: "ftp://example.com"},
+			"kf: invalid config: BaseURL is not an absolute http or https URL"},
+		{"negative MaxMediaBytes", kf.Config{AppID: testAppID, AppSecret: testSecret, MaxMediaBytes: -1},
+			"kf: invalid config: negative MaxMediaBytes"},
+		{"secret", kf.Config{AppID: testAppID, AppSecret: testSecret}, ""},
+		{"tokens", kf.Config{AppID: testAppID, Tokens: tokens}, ""},
+		{"BaseURL with slash", kf.Config{AppID: testAppID, Tokens: tokens, BaseURL: "http://127.0.0.1:1/"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := csmsg.NewClient(tc.cfg)
+			c, err := kf.NewClient(tc.cfg)
 			if tc.err == "" {
 				require.NoError(t, err)
 				assert.NotNil(t, c)
 				return
 			}
 			assert.Nil(t, c)
-			assert.ErrorIs(t, err, csmsg.ErrInvalidConfig)
+			assert.ErrorIs(t, err, kf.ErrInvalidConfig)
 			assert.EqualError(t, err, tc.err)
 			noSecrets(t, err)
 		})
@@ -218,20 +218,20 @@ func TestClientSends(t *testing.T) {
 
 	require.NoError(t, c.SendText(ctx, openID, `你好 <a href="https://x.example/?a=1&b=2" data-miniprogram-appid="wx1">go</a>`))
 	require.NoError(t, c.SendImage(ctx, openID, mediaID))
-	link := csmsg.Link{Title: "T&C", Description: "<read>", URL: "https://x.example/a?b=c&d=e", ThumbURL: "https://x.example/t.png"}
+	link := kf.Link{Title: "T&C", Description: "<read>", URL: "https://x.example/a?b=c&d=e", ThumbURL: "https://x.example/t.png"}
 	require.NoError(t, c.SendLink(ctx, openID, link))
-	card := csmsg.MiniProgramCard{Title: "Order", PagePath: "pages/index/index?foo=bar&x=1", ThumbMediaID: mediaID}
+	card := kf.MiniProgramCard{Title: "Order", PagePath: "pages/index/index?foo=bar&x=1", ThumbMediaID: mediaID}
 	require.NoError(t, c.SendMiniProgramPage(ctx, openID, card))
 
 	now := s.Now()
-	assert.Equal(t, []csmsgtest.SentMessage{
+	assert.Equal(t, []kftest.SentMessage{
 		{ToUser: openID, MsgType: "text", Text: `你好 <a href="https://x.example/?a=1&b=2" data-miniprogram-appid="wx1">go</a>`, At: now},
 		{ToUser: openID, MsgType: "image", MediaID: mediaID, At: now},
 		{ToUser: openID, MsgType: "link", Link: link, At: now},
 		{ToUser: openID, MsgType: "miniprogrampage", Card: card, At: now},
 	}, s.Sent())
 	assert.Equal(t, 1, s.TokenFetches())
-	assert.Equal(t, 0, s.Calls(csmsgtest.PathToken))
+	assert.Equal(t, 0, s.Calls(kftest.PathToken))
 
 	token, err := c.AccessToken(ctx)
 	require.NoError(t, err)
@@ -251,8 +251,8 @@ func TestClientRequests(t *testing.T) {
 	ctx := context.Background()
 	require.NoError(t, c.SendText(ctx, openID, `<a href="x?a=1&b=2">你好</a>`))
 	require.NoError(t, c.SendImage(ctx, openID, "MEDIA1"))
-	require.NoError(t, c.SendLink(ctx, openID, csmsg.Link{Title: "T", Description: "D", URL: "https://x/?a&b", ThumbURL: "TH"}))
-	require.NoError(t, c.SendMiniProgramPage(ctx, openID, csmsg.MiniProgramCard{Title: "T", PagePath: "pages/index/index?foo=bar", ThumbMediaID: "M"}))
+	require.NoError(t, c.SendLink(ctx, openID, kf.Link{Title: "T", Description: "D", URL: "https://x/?a&b", ThumbURL: "TH"}))
+	require.NoError(t, c.SendMiniProgramPage(ctx, openID, kf.MiniProgramCard{Title: "T", PagePath: "pages/index/index?foo=bar", ThumbMediaID: "M"}))
 	require.NoError(t, c.SetTyping(ctx, openID, true))
 	require.NoError(t, c.SetTyping(ctx, openID, false))
 
@@ -300,30 +300,30 @@ func TestClientUploadRequest(t *testing.T) {
 }
 
 func TestClientReplyWindow(t *testing.T) {
-	outside := &csmsg.APIError{Code: csmsg.ErrCodeOutsideWindow, Msg: "response out of time limit or subscription is canceled"}
-	usedUp := &csmsg.APIError{Code: csmsg.ErrCodeQuotaUsedUp, Msg: "out of response count limit"}
-	badOpenID := &csmsg.APIError{Code: csmsg.ErrCodeInvalidOpenID, Msg: "invalid openid"}
+	outside := &kf.Error{Code: kf.CodeOutsideWindow, Msg: "response out of time limit or subscription is canceled"}
+	usedUp := &kf.Error{Code: kf.CodeQuotaUsedUp, Msg: "out of response count limit"}
+	badOpenID := &kf.Error{Code: kf.CodeInvalidOpenID, Msg: "invalid openid"}
 	for _, tc := range []struct {
 		name string
-		act  func(s *csmsgtest.Server)
+		act  func(s *kftest.Server)
 		want []error // one per send, sends a second apart
 	}{
-		{"never acted", func(*csmsgtest.Server) {}, []error{badOpenID}},
-		{"message: 5 replies", func(s *csmsgtest.Server) { s.UserMessage(openID) }, []error{nil, nil, nil, nil, nil, usedUp, usedUp}},
-		{"session: 2 replies", func(s *csmsgtest.Server) { s.UserEnteredSession(openID) }, []error{nil, nil, usedUp}},
-		{"session over after a minute", func(s *csmsgtest.Server) { s.UserEnteredSession(openID); s.Advance(time.Minute) }, []error{outside}},
-		{"session: last second", func(s *csmsgtest.Server) { s.UserEnteredSession(openID); s.Advance(59 * time.Second) }, []error{nil, outside}},
-		{"message window over after 48 h", func(s *csmsgtest.Server) { s.UserMessage(openID); s.Advance(48 * time.Hour) }, []error{outside}},
-		{"message: last second", func(s *csmsgtest.Server) { s.UserMessage(openID); s.Advance(48*time.Hour - time.Second) }, []error{nil, outside}},
-		{"message after a session resets to 5", func(s *csmsgtest.Server) {
+		{"never acted", func(*kftest.Server) {}, []error{badOpenID}},
+		{"message: 5 replies", func(s *kftest.Server) { s.UserMessage(openID) }, []error{nil, nil, nil, nil, nil, usedUp, usedUp}},
+		{"session: 2 replies", func(s *kftest.Server) { s.UserEnteredSession(openID) }, []error{nil, nil, usedUp}},
+		{"session over after a minute", func(s *kftest.Server) { s.UserEnteredSession(openID); s.Advance(time.Minute) }, []error{outside}},
+		{"session: last second", func(s *kftest.Server) { s.UserEnteredSession(openID); s.Advance(59 * time.Second) }, []error{nil, outside}},
+		{"message window over after 48 h", func(s *kftest.Server) { s.UserMessage(openID); s.Advance(48 * time.Hour) }, []error{outside}},
+		{"message: last second", func(s *kftest.Server) { s.UserMessage(openID); s.Advance(48*time.Hour - time.Second) }, []error{nil, outside}},
+		{"message after a session resets to 5", func(s *kftest.Server) {
 			s.UserEnteredSession(openID)
 			s.UserMessage(openID)
 		}, []error{nil, nil, nil, nil, nil, usedUp}},
-		{"session after a message resets to 2", func(s *csmsgtest.Server) {
+		{"session after a message resets to 2", func(s *kftest.Server) {
 			s.UserMessage(openID)
 			s.UserEnteredSession(openID)
 		}, []error{nil, nil, usedUp}},
-		{"other user", func(s *csmsgtest.Server) { s.UserMessage(openID2) }, []error{badOpenID}},
+		{"other user", func(s *kftest.Server) { s.UserMessage(openID2) }, []error{badOpenID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, c := newFake(t, nil)
@@ -343,9 +343,9 @@ func TestClientReplyWindow(t *testing.T) {
 func TestClientTyping(t *testing.T) {
 	s, c := newFake(t, nil)
 	ctx := context.Background()
-	outside := &csmsg.APIError{Code: csmsg.ErrCodeOutsideWindow, Msg: "response out of time limit or subscription is canceled"}
+	outside := &kf.Error{Code: kf.CodeOutsideWindow, Msg: "response out of time limit or subscription is canceled"}
 
-	assert.Equal(t, &csmsg.APIError{Code: 40003, Msg: "invalid openid"}, c.SetTyping(ctx, openID, true))
+	assert.Equal(t, &kf.Error{Code: 40003, Msg: "invalid openid"}, c.SetTyping(ctx, openID, true))
 	s.UserEnteredSession(openID)
 	assert.Equal(t, outside, c.SetTyping(ctx, openID, true), "entering the chat is not a message")
 	s.UserMessage(openID)
@@ -360,7 +360,7 @@ func TestClientTyping(t *testing.T) {
 	s.Advance(30 * time.Second)                           // 30 s after the answer
 	assert.Equal(t, outside, c.SetTyping(ctx, openID, false))
 
-	assert.Equal(t, []csmsgtest.TypingEvent{
+	assert.Equal(t, []kftest.TypingEvent{
 		{ToUser: openID, Command: "Typing", At: start},
 		{ToUser: openID, Command: "CancelTyping", At: start.Add(10 * time.Second)},
 		{ToUser: openID, Command: "Typing", At: start.Add(10 * time.Second)},
@@ -379,7 +379,7 @@ func TestClientTokenRejected(t *testing.T) {
 		s.ExpireTokens()
 		require.NoError(t, c.SendText(ctx, openID, "two"))
 		assert.Equal(t, 2, s.TokenFetches())
-		assert.Equal(t, 3, s.Calls(csmsgtest.PathSend))
+		assert.Equal(t, 3, s.Calls(kftest.PathSend))
 		assert.Equal(t, 0, s.ForceRefreshes())
 		assert.Len(t, s.Sent(), 2)
 	})
@@ -387,42 +387,42 @@ func TestClientTokenRejected(t *testing.T) {
 		s, c := newFake(t, nil)
 		s.UserMessage(openID)
 		require.NoError(t, c.SendText(ctx, openID, "one"))
-		s.InjectError(csmsgtest.PathSend, 40001)
+		s.InjectError(kftest.PathSend, 40001)
 		require.NoError(t, c.SendText(ctx, openID, "two"))
 		assert.Equal(t, 3, s.TokenFetches(), "the first, a normal refetch, a force refresh")
 		assert.Equal(t, 1, s.ForceRefreshes())
-		assert.Equal(t, 3, s.Calls(csmsgtest.PathSend))
+		assert.Equal(t, 3, s.Calls(kftest.PathSend))
 	})
 	t.Run("rejected twice", func(t *testing.T) {
 		s, c := newFake(t, nil)
 		s.UserMessage(openID)
-		s.InjectError(csmsgtest.PathSend, 42001)
-		s.InjectError(csmsgtest.PathSend, 40014)
+		s.InjectError(kftest.PathSend, 42001)
+		s.InjectError(kftest.PathSend, 40014)
 		err := c.SendText(ctx, openID, "one")
-		assert.Equal(t, &csmsg.APIError{Code: 40014, Msg: "csmsgtest: injected error"}, err)
+		assert.Equal(t, &kf.Error{Code: 40014, Msg: "kftest: injected error"}, err)
 		noSecrets(t, err)
-		assert.Equal(t, 2, s.Calls(csmsgtest.PathSend), "no third attempt")
+		assert.Equal(t, 2, s.Calls(kftest.PathSend), "no third attempt")
 		assert.Empty(t, s.Sent())
 	})
 	t.Run("system busy is not retried", func(t *testing.T) {
 		s, c := newFake(t, nil)
 		s.UserMessage(openID)
-		s.InjectError(csmsgtest.PathSend, -1)
+		s.InjectError(kftest.PathSend, -1)
 		err := c.SendText(ctx, openID, "one")
-		assert.Equal(t, &csmsg.APIError{Code: -1, Msg: "csmsgtest: injected error"}, err)
-		assert.EqualError(t, err, `csmsg: wechat api error -1: "csmsgtest: injected error"`)
-		assert.Equal(t, 1, s.Calls(csmsgtest.PathSend))
+		assert.Equal(t, &kf.Error{Code: -1, Msg: "kftest: injected error"}, err)
+		assert.EqualError(t, err, `kf: wechat api error -1: "kftest: injected error"`)
+		assert.Equal(t, 1, s.Calls(kftest.PathSend))
 	})
 	t.Run("wrong secret", func(t *testing.T) {
-		s, c := newFake(t, func(cfg *csmsg.ClientConfig) {
+		s, c := newFake(t, func(cfg *kf.Config) {
 			cfg.Tokens = nil
 			cfg.AppSecret = "wrong/secret+value"
 		})
 		addSecret("wrong/secret+value")
 		err := c.SendText(ctx, openID, "one")
-		assert.Equal(t, &csmsg.APIError{Code: 40125, Msg: "invalid appsecret"}, err)
+		assert.Equal(t, &kf.Error{Code: 40125, Msg: "invalid appsecret"}, err)
 		noSecrets(t, err)
-		assert.Equal(t, 0, s.Calls(csmsgtest.PathSend))
+		assert.Equal(t, 0, s.Calls(kftest.PathSend))
 	})
 }
 
@@ -440,13 +440,13 @@ func TestClientRetryRaw(t *testing.T) {
 		{"rejected once", []string{`{"errcode":40001,"errmsg":"invalid credential"}`, `{"errcode":0,"errmsg":"ok"}`},
 			nil, []string{rawToken1, rawToken2}, []string{"", rawToken1}},
 		{"rejected twice", []string{`{"errcode":42001,"errmsg":"access_token expired"}`, `{"errcode":40014,"errmsg":"invalid access_token"}`, `{"errcode":0}`},
-			&csmsg.APIError{Code: 40014, Msg: "invalid access_token"}, []string{rawToken1, rawToken2}, []string{"", rawToken1}},
+			&kf.Error{Code: 40014, Msg: "invalid access_token"}, []string{rawToken1, rawToken2}, []string{"", rawToken1}},
 		{"system busy", []string{`{"errcode":-1,"errmsg":"system error"}`, `{"errcode":0}`},
-			&csmsg.APIError{Code: -1, Msg: "system error"}, []string{rawToken1}, []string{""}},
+			&kf.Error{Code: -1, Msg: "system error"}, []string{rawToken1}, []string{""}},
 		{"quota", []string{`{"errcode":45047,"errmsg":"out of response count limit"}`, `{"errcode":0}`},
-			&csmsg.APIError{Code: 45047, Msg: "out of response count limit"}, []string{rawToken1}, []string{""}},
+			&kf.Error{Code: 45047, Msg: "out of response count limit"}, []string{rawToken1}, []string{""}},
 		{"errmsg quoting the token", []string{`{"errcode":40003,"errmsg":"invalid openid for ` + rawToken1 + ` and ` + url.QueryEscape(rawToken1) + `"}`},
-			&csmsg.APIError{Code: 40003, Msg: "invalid openid for REDACTED and REDACTED"}, []string{rawToken1}, []string{""}},
+			&kf.Error{Code: 40003, Msg: "invalid openid for REDACTED and REDACTED"}, []string{rawToken1}, []string{""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, c, tokens := newRaw(t, func(w http.ResponseWriter, _ *http.Request, n int) {
@@ -480,34 +480,34 @@ func TestClientBadAnswers(t *testing.T) {
 		{"HTML from a proxy", func(w http.ResponseWriter, _ *http.Request, _ int) {
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
-		}, "csmsg: bad response from wechat: " + path + ": answer is not a JSON object"},
+		}, "kf: bad response from wechat: " + path + ": answer is not a JSON object"},
 		{"truncated JSON", answer(`{"errcode":0,"errm`),
-			"csmsg: bad response from wechat: " + path + ": unexpected end of JSON input"},
+			"kf: bad response from wechat: " + path + ": unexpected end of JSON input"},
 		{"errcode as a string", answer(`{"errcode":"45015","errmsg":"x"}`),
-			"csmsg: bad response from wechat: " + path + ": json: cannot unmarshal string into Go struct field .errcode of type int"},
+			"kf: bad response from wechat: " + path + ": json: cannot unmarshal string into Go struct field Status.errcode of type int"},
 		{"errmsg as a number", answer(`{"errcode":45015,"errmsg":1}`),
-			"csmsg: bad response from wechat: " + path + ": json: cannot unmarshal number into Go struct field .errmsg of type string"},
+			"kf: bad response from wechat: " + path + ": json: cannot unmarshal number into Go struct field Status.errmsg of type string"},
 		{"errcode as a float", answer(`{"errcode":1.5}`),
-			"csmsg: bad response from wechat: " + path + ": json: cannot unmarshal number 1.5 into Go struct field .errcode of type int"},
+			"kf: bad response from wechat: " + path + ": json: cannot unmarshal number 1.5 into Go struct field Status.errcode of type int"},
 		{"trailing garbage", answer(`{"errcode":0}{"errcode":0}`),
-			"csmsg: bad response from wechat: " + path + ": invalid character '{' after top-level value"},
-		{"null", answer(`null`), "csmsg: bad response from wechat: " + path + ": answer is not a JSON object"},
-		{"array", answer(`[{"errcode":0}]`), "csmsg: bad response from wechat: " + path + ": answer is not a JSON object"},
-		{"empty", answer(``), "csmsg: bad response from wechat: " + path + ": answer is not a JSON object"},
+			"kf: bad response from wechat: " + path + ": invalid character '{' after top-level value"},
+		{"null", answer(`null`), "kf: bad response from wechat: " + path + ": answer is not a JSON object"},
+		{"array", answer(`[{"errcode":0}]`), "kf: bad response from wechat: " + path + ": answer is not a JSON object"},
+		{"empty", answer(``), "kf: bad response from wechat: " + path + ": answer is not a JSON object"},
 		{"too long", answer(`{"errcode":0,"errmsg":"` + strings.Repeat("a", 1<<20) + `"}`),
-			"csmsg: bad response from wechat: " + path + ": answer longer than 1048576 bytes"},
+			"kf: bad response from wechat: " + path + ": answer longer than 1048576 bytes"},
 		{"status 502 with a JSON body", func(w http.ResponseWriter, _ *http.Request, _ int) {
 			w.WriteHeader(http.StatusBadGateway)
 			io.WriteString(w, `{"errcode":0,"errmsg":"ok"}`)
-		}, "csmsg: bad response from wechat: " + path + ": status 502"},
+		}, "kf: bad response from wechat: " + path + ": status 502"},
 		{"redirect", func(w http.ResponseWriter, r *http.Request, _ int) {
 			http.Redirect(w, r, "http://attacker.example/", http.StatusFound)
-		}, "csmsg: bad response from wechat: " + path + ": status 302"},
+		}, "kf: bad response from wechat: " + path + ": status 302"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, c, _ := newRaw(t, tc.handle)
 			err := c.SendText(context.Background(), openID, "hi")
-			assert.ErrorIs(t, err, csmsg.ErrBadResponse)
+			assert.ErrorIs(t, err, kf.ErrBadResponse)
 			assert.EqualError(t, err, tc.err)
 			noSecrets(t, err)
 		})
@@ -591,7 +591,7 @@ func TestClientTransportErrors(t *testing.T) {
 }
 
 func TestClientConcurrentSends(t *testing.T) {
-	s, c := newFake(t, func(cfg *csmsg.ClientConfig) { cfg.Tokens = nil }) // the default token source
+	s, c := newFake(t, func(cfg *kf.Config) { cfg.Tokens = nil }) // the default token source
 	const n = 100
 	for i := range n {
 		s.UserMessage(fmt.Sprintf("user-%d", i))
@@ -641,7 +641,7 @@ func TestClientMedia(t *testing.T) {
 		_, c := newFake(t, nil)
 		var buf bytes.Buffer
 		ct, err := c.GetTempMedia(ctx, "nope", &buf)
-		assert.Equal(t, &csmsg.APIError{Code: 40007, Msg: "invalid media_id"}, err)
+		assert.Equal(t, &kf.Error{Code: 40007, Msg: "invalid media_id"}, err)
 		noSecrets(t, err)
 		assert.Equal(t, "", ct)
 		assert.Zero(t, buf.Len())
@@ -649,7 +649,7 @@ func TestClientMedia(t *testing.T) {
 	t.Run("not an image", func(t *testing.T) {
 		_, c := newFake(t, nil)
 		_, err := c.UploadTempMedia(ctx, "a.txt", strings.NewReader("plain text"))
-		assert.Equal(t, &csmsg.APIError{Code: 40005, Msg: "invalid file type"}, err)
+		assert.Equal(t, &kf.Error{Code: 40005, Msg: "invalid file type"}, err)
 		noSecrets(t, err)
 	})
 	t.Run("expired token on upload and get", func(t *testing.T) {
@@ -700,16 +700,16 @@ func TestClientUploadErrors(t *testing.T) {
 		requests int
 	}{
 		{"too large", bytes.NewReader(make([]byte, 65)), `{"media_id":"M"}`,
-			"csmsg: media too large: /cgi-bin/media/upload: more than 64 bytes", csmsg.ErrMediaTooLarge, 0},
+			"kf: media too large: /cgi-bin/media/upload: more than 64 bytes", kf.ErrMediaTooLarge, 0},
 		{"reader fails", io.MultiReader(strings.NewReader("abc"), iotestErrReader{}), `{"media_id":"M"}`,
-			"csmsg: /cgi-bin/media/upload: reading the file: disk on fire", errDisk, 0},
+			"kf: /cgi-bin/media/upload: reading the file: disk on fire", errDisk, 0},
 		{"no media_id", bytes.NewReader(pngBytes[:10]), `{"errcode":0,"errmsg":"ok"}`,
-			"csmsg: bad response from wechat: /cgi-bin/media/upload: no media_id", csmsg.ErrBadResponse, 1},
+			"kf: bad response from wechat: /cgi-bin/media/upload: no media_id", kf.ErrBadResponse, 1},
 		{"media_id a number", bytes.NewReader(pngBytes[:10]), `{"media_id":12}`,
-			"csmsg: bad response from wechat: /cgi-bin/media/upload: json: cannot unmarshal number into Go struct field .media_id of type string",
-			csmsg.ErrBadResponse, 1},
+			"kf: bad response from wechat: /cgi-bin/media/upload: json: cannot unmarshal number into Go struct field UploadAnswer.media_id of type string",
+			kf.ErrBadResponse, 1},
 		{"invalid media type", bytes.NewReader(pngBytes[:10]), `{"errcode":40004,"errmsg":"invalid media type"}`,
-			`csmsg: wechat api error 40004: "invalid media type"`, nil, 1},
+			`kf: wechat api error 40004: "invalid media type"`, nil, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, c, tokens := newRaw(t, answer(tc.answer))
@@ -759,31 +759,31 @@ func TestClientGetMediaAnswers(t *testing.T) {
 		{"file chunked", file("image/png", pngBytes[:64], true), "image/png", pngBytes[:64], "", nil},
 		{"octet-stream", file("application/octet-stream", pngBytes[:5], false), "application/octet-stream", pngBytes[:5], "", nil},
 		{"too large by Content-Length", file("image/png", pngBytes[:65], false), "", nil,
-			"csmsg: media too large: " + path + ": 65 bytes, more than 64", csmsg.ErrMediaTooLarge},
+			"kf: media too large: " + path + ": 65 bytes, more than 64", kf.ErrMediaTooLarge},
 		{"too large chunked", file("image/png", pngBytes[:65], true), "", pngBytes[:64],
-			"csmsg: media too large: " + path + ": more than 64 bytes", csmsg.ErrMediaTooLarge},
+			"kf: media too large: " + path + ": more than 64 bytes", kf.ErrMediaTooLarge},
 		{"JSON error as text/plain", file("text/plain", []byte(`{"errcode":40007,"errmsg":"invalid media_id"}`), false), "", nil,
-			`csmsg: wechat api error 40007: "invalid media_id"`, nil},
+			`kf: wechat api error 40007: "invalid media_id"`, nil},
 		{"JSON error after whitespace, labelled as an image", file("image/jpeg", []byte("\r\n  {\"errcode\":40007,\"errmsg\":\"invalid media_id\"}"), false), "", nil,
-			`csmsg: wechat api error 40007: "invalid media_id"`, nil},
+			`kf: wechat api error 40007: "invalid media_id"`, nil},
 		{"JSON without errcode", file("application/json", []byte(`{"errmsg":"ok"}`), false), "", nil,
-			"csmsg: bad response from wechat: " + path + ": a JSON answer without an errcode", csmsg.ErrBadResponse},
+			"kf: bad response from wechat: " + path + ": a JSON answer without an errcode", kf.ErrBadResponse},
 		{"truncated JSON", file("text/plain", []byte(`{"errcode":400`), false), "", nil,
-			"csmsg: bad response from wechat: " + path + ": unexpected end of JSON input", csmsg.ErrBadResponse},
+			"kf: bad response from wechat: " + path + ": unexpected end of JSON input", kf.ErrBadResponse},
 		{"HTML", file("text/html; charset=utf-8", []byte("<html>login to the proxy</html>"), false), "", nil,
-			"csmsg: bad response from wechat: " + path + `: answer labelled "text/html" is not a file`, csmsg.ErrBadResponse},
+			"kf: bad response from wechat: " + path + `: answer labelled "text/html" is not a file`, kf.ErrBadResponse},
 		{"empty", file("image/png", nil, false), "", nil,
-			"csmsg: bad response from wechat: " + path + ": empty answer", csmsg.ErrBadResponse},
+			"kf: bad response from wechat: " + path + ": empty answer", kf.ErrBadResponse},
 		{"status 404", func(w http.ResponseWriter, _ *http.Request, _ int) {
 			w.Header().Set("Content-Type", "image/png")
 			w.WriteHeader(http.StatusNotFound)
 			w.Write(pngBytes[:10])
-		}, "", nil, "csmsg: bad response from wechat: " + path + ": status 404", csmsg.ErrBadResponse},
+		}, "", nil, "kf: bad response from wechat: " + path + ": status 404", kf.ErrBadResponse},
 		{"truncated file", func(w http.ResponseWriter, _ *http.Request, _ int) {
 			w.Header().Set("Content-Type", "image/png")
 			w.Header().Set("Content-Length", "60")
 			w.Write(pngBytes[:30])
-		}, "", nil, "csmsg: " + path + ": reading the answer: unexpected EOF", io.ErrUnexpectedEOF},
+		}, "", nil, "kf: " + path + ": reading the answer: unexpected EOF", io.ErrUnexpectedEOF},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, c, _ := newRaw(t, tc.handle)
@@ -837,7 +837,7 @@ func TestClientGetMediaWriterFails(t *testing.T) {
 	ct, err := c.GetTempMedia(context.Background(), "MEDIA1", failingWriter{})
 	assert.Equal(t, "", ct)
 	assert.ErrorIs(t, err, errDisk)
-	assert.EqualError(t, err, "csmsg: /cgi-bin/media/get: writing the file: disk on fire")
+	assert.EqualError(t, err, "kf: /cgi-bin/media/get: writing the file: disk on fire")
 }
 
 // errTokens is a TokenSource that fails.
@@ -852,14 +852,14 @@ func TestClientTokenSourceErrors(t *testing.T) {
 	defer rs.Close()
 	for _, tc := range []struct {
 		name string
-		src  csmsg.TokenSource
+		src  kf.TokenSource
 		err  string
 	}{
 		{"fails", errTokens{errDisk}, "disk on fire"},
-		{"empty token", errTokens{nil}, "csmsg: the TokenSource returned an empty token"},
+		{"empty token", errTokens{nil}, "kf: the TokenSource returned an empty token"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: tc.src, BaseURL: rs.URL})
+			c, err := kf.NewClient(kf.Config{AppID: testAppID, Tokens: tc.src, BaseURL: rs.URL})
 			require.NoError(t, err)
 			assert.EqualError(t, c.SendText(context.Background(), openID, "hi"), tc.err)
 			_, err = c.AccessToken(context.Background())
@@ -870,11 +870,11 @@ func TestClientTokenSourceErrors(t *testing.T) {
 
 // TestAPIError checks the text and matching of an APIError.
 func TestAPIError(t *testing.T) {
-	var err error = fmt.Errorf("sending: %w", &csmsg.APIError{Code: 45015, Msg: `response out of time limit "rid: 1"`})
-	assert.EqualError(t, err, `sending: csmsg: wechat api error 45015: "response out of time limit \"rid: 1\""`)
-	var apiErr *csmsg.APIError
+	var err error = fmt.Errorf("sending: %w", &kf.Error{Code: 45015, Msg: `response out of time limit "rid: 1"`})
+	assert.EqualError(t, err, `sending: kf: wechat api error 45015: "response out of time limit \"rid: 1\""`)
+	var apiErr *kf.Error
 	require.ErrorAs(t, err, &apiErr)
-	assert.Equal(t, csmsg.ErrCodeOutsideWindow, apiErr.Code)
+	assert.Equal(t, kf.CodeOutsideWindow, apiErr.Code)
 }
 
 // sameToken is a TokenSource that breaks its contract: it answers the
@@ -885,10 +885,10 @@ func (sameToken) Token(context.Context, string) (string, error) { return rawToke
 
 func TestClientTokenSourceReturnsRejected(t *testing.T) {
 	rs, _, _ := newRaw(t, answer(`{"errcode":40001,"errmsg":"invalid credential"}`))
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: sameToken{}, BaseURL: rs.URL})
+	c, err := kf.NewClient(kf.Config{AppID: testAppID, Tokens: sameToken{}, BaseURL: rs.URL})
 	require.NoError(t, err)
 	err = c.SendText(context.Background(), openID, "hi")
-	assert.Equal(t, &csmsg.APIError{Code: 40001, Msg: "invalid credential"}, err)
+	assert.Equal(t, &kf.Error{Code: 40001, Msg: "invalid credential"}, err)
 	assert.Len(t, rs.requests(), 1, "no retry with the same token")
 }
 
@@ -929,7 +929,7 @@ func TestClientRedactsTransportErrors(t *testing.T) {
 	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %s", errProxy, r.URL)
 	})}
-	c, err := csmsg.NewClient(csmsg.ClientConfig{AppID: testAppID, Tokens: newTokenList(), BaseURL: "https://api.example", HTTPClient: hc})
+	c, err := kf.NewClient(kf.Config{AppID: testAppID, Tokens: newTokenList(), BaseURL: "https://api.example", HTTPClient: hc})
 	require.NoError(t, err)
 	err = c.SendText(context.Background(), openID, "hi")
 	const u = "https://api.example/cgi-bin/message/custom/send?access_token=REDACTED"
@@ -958,5 +958,5 @@ func TestClientUploadHonoursCtx(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := c.UploadTempMedia(ctx, "cat.png", cancellingReader{cancel, bytes.NewReader(pngBytes)})
 	require.ErrorIs(t, err, context.Canceled)
-	assert.Zero(t, api.Calls(csmsgtest.PathUpload))
+	assert.Zero(t, api.Calls(kftest.PathUpload))
 }

@@ -1,4 +1,4 @@
-package csmsg_test
+package kf_test
 
 import (
 	"context"
@@ -7,17 +7,17 @@ import (
 	"log"
 	"time"
 
-	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/kf"
+	"github.com/csmsg/csmsg/kf/kftest"
 )
 
 func ExampleClient() {
 	// An offline WeChat API; in production, leave BaseURL empty.
-	api := csmsgtest.NewServer("wx0123456789abcdef", "the-app-secret")
+	api := kftest.NewServer("wx0123456789abcdef", "the-app-secret")
 	defer api.Close()
 	api.UserMessage("o9AgO5Kd5ggOC-bXrbNODIiE3bGY") // the user wrote: the reply window is open
 
-	client, err := csmsg.NewClient(csmsg.ClientConfig{
+	client, err := kf.NewClient(kf.Config{
 		AppID:     "wx0123456789abcdef",
 		AppSecret: "the-app-secret",
 		BaseURL:   api.URL,
@@ -32,8 +32,8 @@ func ExampleClient() {
 	// 48 hours later the window is closed.
 	api.Advance(48 * time.Hour)
 	err = client.SendText(ctx, "o9AgO5Kd5ggOC-bXrbNODIiE3bGY", "Still there?")
-	var apiErr *csmsg.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == csmsg.ErrCodeOutsideWindow {
+	var apiErr *kf.Error
+	if errors.As(err, &apiErr) && apiErr.Code == kf.CodeOutsideWindow {
 		fmt.Println("outside the reply window: wait for the user to write")
 	}
 
