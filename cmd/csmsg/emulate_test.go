@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/emulator"
 	"github.com/csmsg/csmsg/kf"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -93,19 +94,19 @@ func testPNG(t *testing.T) []byte {
 }
 
 // getConversation fetches the emulator's conversation.
-func getConversation(t *testing.T, base string) conversation {
+func getConversation(t *testing.T, base string) emulator.Conversation {
 	t.Helper()
 	resp, err := http.Get(base + "api/conversation")
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	var c conversation
+	var c emulator.Conversation
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&c))
 	return c
 }
 
 // waitFor polls the conversation until cond holds.
-func waitFor(t *testing.T, base string, what string, cond func(conversation) bool) conversation {
+func waitFor(t *testing.T, base string, what string, cond func(emulator.Conversation) bool) emulator.Conversation {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -132,7 +133,7 @@ func postJSON(t *testing.T, url, body string) {
 
 // findEntry returns the first entry from from of kind whose text contains
 // text.
-func findEntry(c conversation, from, kind, text string) *entry {
+func findEntry(c emulator.Conversation, from, kind, text string) *emulator.Entry {
 	for _, e := range c.Entries {
 		if e.From == from && e.Kind == kind && strings.Contains(e.Text+e.Title, text) {
 			return e
@@ -160,7 +161,7 @@ func TestEmulate(t *testing.T) {
 			postJSON(t, base+"api/text", `{"content":"hello"}`)
 			// The bot may send its echo before the push's answer is in:
 			// wait for both.
-			c := waitFor(t, base, "the echo and the push's answer", func(c conversation) bool {
+			c := waitFor(t, base, "the echo and the push's answer", func(c emulator.Conversation) bool {
 				user := findEntry(c, "user", "text", "hello")
 				return findEntry(c, "bot", "text", "echo: hello") != nil && user != nil && user.Delivery != nil && user.Delivery.State != "sending"
 			})
@@ -187,7 +188,7 @@ func TestEmulate(t *testing.T) {
 			require.NoError(t, err)
 			resp.Body.Close()
 			require.Equal(t, http.StatusOK, resp.StatusCode)
-			c = waitFor(t, base, "the image's answer", func(c conversation) bool {
+			c = waitFor(t, base, "the image's answer", func(c emulator.Conversation) bool {
 				return findEntry(c, "bot", "text", fmt.Sprintf("got %d bytes of image/png", len(img))) != nil
 			})
 			sent := findEntry(c, "user", "image", "")
@@ -200,18 +201,22 @@ func TestEmulate(t *testing.T) {
 
 			// A card: the bot uploads an image and sends it and a card.
 			postJSON(t, base+"api/card", `{"title":"my card"}`)
-			c = waitFor(t, base, "the card's answer", func(c conversation) bool { return findEntry(c, "bot", "miniprogrampage", "re: my card") != nil })
+			c = waitFor(t, base, "the card's answer", func(c emulator.Conversation) bool {
+				return findEntry(c, "bot", "miniprogrampage", "re: my card") != nil
+			})
 			assert.NotNil(t, findEntry(c, "bot", "image", ""))
 			assert.Equal(t, "4 of 5 replies left", findEntry(c, "bot", "image", "").Window, "a new message reset the quota")
 			assert.Equal(t, "3 of 5 replies left", findEntry(c, "bot", "miniprogrampage", "re: my card").Window)
 
 			// A passive reply.
 			postJSON(t, base+"api/text", `{"content":"transfer me"}`)
-			waitFor(t, base, "the transfer", func(c conversation) bool { return findEntry(c, "bot", "transfer", "") != nil })
+			waitFor(t, base, "the transfer", func(c emulator.Conversation) bool { return findEntry(c, "bot", "transfer", "") != nil })
 
 			// Entering the chat: 2 replies allowed, the third is 45047.
 			postJSON(t, base+"api/enter", `{}`)
-			c = waitFor(t, base, "the quota error", func(c conversation) bool { return findEntry(c, "bot", "error", "out of response count limit") != nil })
+			c = waitFor(t, base, "the quota error", func(c emulator.Conversation) bool {
+				return findEntry(c, "bot", "error", "out of response count limit") != nil
+			})
 			e := findEntry(c, "bot", "error", "out of response count limit")
 			assert.Equal(t, 45047, e.Code)
 			assert.Equal(t, "message/custom/send", e.Call)
@@ -226,13 +231,13 @@ func TestEmulate(t *testing.T) {
 			var apiErr *kf.Error
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, kf.CodeOutsideWindow, apiErr.Code)
-			waitFor(t, base, "the window error", func(c conversation) bool { return findEntry(c, "bot", "error", "out of time limit") != nil })
+			waitFor(t, base, "the window error", func(c emulator.Conversation) bool { return findEntry(c, "bot", "error", "out of time limit") != nil })
 
 			// Expired tokens: the bot's client is refused once, refetches
 			// and answers.
 			postJSON(t, base+"api/expire-tokens", `{}`)
 			postJSON(t, base+"api/text", `{"content":"after expiry"}`)
-			c = waitFor(t, base, "the echo after expiry", func(c conversation) bool { return findEntry(c, "bot", "text", "echo: after expiry") != nil })
+			c = waitFor(t, base, "the echo after expiry", func(c emulator.Conversation) bool { return findEntry(c, "bot", "text", "echo: after expiry") != nil })
 			var codes []int
 			for _, e := range c.Entries {
 				if e.Kind == "error" {
