@@ -227,8 +227,9 @@ func (h *Handler) send(a *answer, r *http.Request) {
 		a.status(code)
 		return
 	}
-	msg.At = now
-	h.sent = append(h.sent, msg)
+	sent := msg // the Call's copy keeps a zero At
+	sent.At = now
+	h.sent = append(h.sent, sent)
 	close(h.changed)
 	h.changed = make(chan struct{})
 	a.status(0)

@@ -171,9 +171,10 @@ type Call struct {
 	// zero.
 	Send *SentMessage
 	// Typing is the request of a PathTyping call, decoded even if
-	// refused, nil if it is not JSON.
+	// refused, nil if it is not JSON. At is set if it was accepted.
 	Typing *TypingEvent
-	// MediaID is the media_id in the query (PathGetMedia).
+	// MediaID is the media_id in the query, if any: PathGetMedia asks
+	// for one.
 	MediaID string
 	// Window is the reply window of the user a PathSend or PathTyping call
 	// went to, after the call; nil for a user never declared.
