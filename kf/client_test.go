@@ -868,8 +868,8 @@ func TestClientTokenSourceErrors(t *testing.T) {
 	}
 }
 
-// TestAPIError checks the text and matching of an APIError.
-func TestAPIError(t *testing.T) {
+// TestError checks the text and matching of an Error.
+func TestError(t *testing.T) {
 	var err error = fmt.Errorf("sending: %w", &kf.Error{Code: 45015, Msg: `response out of time limit "rid: 1"`})
 	assert.EqualError(t, err, `sending: kf: wechat api error 45015: "response out of time limit \"rid: 1\""`)
 	var apiErr *kf.Error
