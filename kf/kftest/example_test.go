@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/csmsg/csmsg/kf"
@@ -50,4 +52,31 @@ func ExampleServer() {
 	// user-1: welcome
 	// user-1: how can I help?
 	// token fetches: 2
+}
+
+// A tool that serves the fake on its own mux and watches every call, as
+// csmsg emulate does.
+func ExampleNewHandler() {
+	api := kftest.NewHandler("wx0123456789abcdef", "the-app-secret")
+	api.OnCall(func(c kftest.Call) {
+		if c.Send != nil {
+			fmt.Printf("%s %s to %s: errcode %d\n", c.Path, c.Send.MsgType, c.Send.ToUser, c.ErrCode)
+		}
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/cgi-bin/", api)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	client, err := kf.NewClient(kf.Config{AppID: "wx0123456789abcdef", AppSecret: "the-app-secret", BaseURL: srv.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api.UserMessage("user-1")
+	client.SendText(context.Background(), "user-1", "hello")
+	w, _ := api.Window("user-1")
+	fmt.Printf("%d of %d replies left\n", w.Left, w.Quota)
+	// Output:
+	// /cgi-bin/message/custom/send text to user-1: errcode 0
+	// 4 of 5 replies left
 }
