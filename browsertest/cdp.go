@@ -58,6 +58,7 @@ func Launch(ctx context.Context, path, dir string, width, height int) (*Browser,
 		"--disable-background-networking", "--disable-sync", "--hide-scrollbars", "--mute-audio",
 		"--remote-debugging-port=0", "--user-data-dir="+filepath.Join(dir, "profile"),
 		fmt.Sprintf("--window-size=%d,%d", width, height), "about:blank")
+	ownGroup(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -99,10 +100,10 @@ func Launch(ctx context.Context, path, dir string, width, height int) (*Browser,
 	}
 }
 
-// Close stops the browser.
+// Close stops the browser and its helper processes.
 func (b *Browser) Close() {
 	if b.cmd.Process != nil {
-		b.cmd.Process.Kill()
+		killGroup(b.cmd)
 	}
 	b.cmd.Wait()
 }
