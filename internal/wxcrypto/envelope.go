@@ -84,7 +84,7 @@ func AppendReply(dst []byte, json bool, r Reply) ([]byte, error) {
 // ReadReply reads an encrypted passive reply's envelope, XML or JSON (by
 // its first byte after white space), with TimeStamp a number or a string
 // of one. It checks neither that every field is there nor the signature:
-// see [OpenReply]. An error matches [ErrEnvelope].
+// see [Reply.Open]. An error matches [ErrEnvelope].
 func ReadReply(body []byte) (Reply, error) {
 	var r Reply
 	body = bytes.TrimSpace(body)
@@ -113,27 +113,22 @@ func ReadReply(body []byte) (Reply, error) {
 	return r, nil
 }
 
-// OpenReply reads an encrypted passive reply as WeChat does: its envelope
+// Open checks an encrypted passive reply's envelope as WeChat does: it
 // must hold Encrypt, MsgSignature, TimeStamp and Nonce, MsgSignature must
 // be the signature of token, TimeStamp, Nonce and Encrypt, and Encrypt must
-// decrypt with key to a payload ending with appID. It returns the
-// envelope and the reply it holds. A failure matches [ErrEnvelope],
-// [ErrSignature] or [ErrDecrypt], or is [ErrAppIDMismatch].
-func OpenReply(key *Key, token, appID string, body []byte) (Reply, []byte, error) {
-	r, err := ReadReply(body)
-	if err != nil {
-		return r, nil, err
-	}
+// decrypt with key to a payload ending with appID. It returns the reply
+// the envelope holds. A failure matches [ErrEnvelope], [ErrSignature] or
+// [ErrDecrypt], or is [ErrAppIDMismatch].
+func (r Reply) Open(key *Key, token, appID string) ([]byte, error) {
 	if r.Encrypt == "" || r.MsgSignature == "" || r.TimeStamp == "" || r.Nonce == "" {
-		return r, nil, fmt.Errorf("%w: an encrypted reply needs Encrypt, MsgSignature, TimeStamp and Nonce", ErrEnvelope)
+		return nil, fmt.Errorf("%w: an encrypted reply needs Encrypt, MsgSignature, TimeStamp and Nonce", ErrEnvelope)
 	}
 	var want [SignatureLen]byte
 	Sign(&want, token, r.TimeStamp, r.Nonce, []byte(r.Encrypt))
 	if !SignatureEqual(&want, r.MsgSignature) {
-		return r, nil, fmt.Errorf("%w sha1(sort(Token, TimeStamp, Nonce, Encrypt))", ErrSignature)
+		return nil, fmt.Errorf("%w sha1(sort(Token, TimeStamp, Nonce, Encrypt))", ErrSignature)
 	}
-	plain, err := Decrypt(key, nil, []byte(r.Encrypt), appID)
-	return r, plain, err
+	return Decrypt(key, nil, []byte(r.Encrypt), appID)
 }
 
 // shorten returns at most n runes of s, for an error message.
