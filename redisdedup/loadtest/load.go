@@ -135,7 +135,7 @@ type run struct {
 	bases    []string // the instances' URLs
 	client   *http.Client
 	key      *wxcrypto.Key // opens safe-mode answers
-	states   sync.Map        // DedupKey -> *pushState
+	states   sync.Map      // DedupKey -> *pushState
 	injected atomic.Int64
 	msgBase  uint64
 }
