@@ -57,8 +57,11 @@ type Reply struct {
 // SealReply encrypts plain, a passive reply, with key for appID, signs it
 // with token, timestamp and nonce, and returns the envelope in XML or JSON,
 // as WeChat takes it. A failure is [ErrTooLong], an error reading rand, or
-// matches [ErrEnvelope]: a nonce the envelope cannot carry.
+// matches [ErrEnvelope]: an empty nonce, or one the envelope cannot carry.
 func SealReply(key *Key, rand io.Reader, token, appID, timestamp, nonce string, plain []byte, json bool) ([]byte, error) {
+	if nonce == "" {
+		return nil, fmt.Errorf("%w: empty Nonce", ErrEnvelope)
+	}
 	encrypt, err := key.Seal(rand, plain, appID)
 	if err != nil {
 		return nil, err

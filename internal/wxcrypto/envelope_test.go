@@ -86,6 +86,9 @@ func TestSealReply(t *testing.T) {
 
 	_, err := SealReply(k, strings.NewReader(replyRand), vecToken, vecAppID, replyTime, "a\x00", []byte(replyPlain), true)
 	require.ErrorIs(t, err, ErrEnvelope)
+	_, err = SealReply(k, strings.NewReader(replyRand), vecToken, vecAppID, replyTime, "", []byte(replyPlain), true)
+	require.ErrorIs(t, err, ErrEnvelope)
+	assert.EqualError(t, err, "bad envelope: empty Nonce")
 	_, err = SealReply(k, strings.NewReader(replyRand), vecToken, vecAppID, "soon", vecNonce, []byte(replyPlain), true)
 	require.ErrorIs(t, err, ErrEnvelope)
 	assert.EqualError(t, err, `bad envelope: TimeStamp "soon" is not a number`)
