@@ -2,9 +2,6 @@ package wxcrypto
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -13,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/csmsg/csmsg/internal/wxcrypto/wxcryptotest"
 )
 
 // The worked vector of WeChat's message-push documentation
@@ -81,34 +80,12 @@ func TestParseKey(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// sealRaw encrypts plain, which must be whole AES blocks, with the key the
-// way WeChat does, independently of the code under test, and returns base64.
-func sealRaw(t testing.TB, encodingAESKey string, plain []byte) string {
-	t.Helper()
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	require.NoError(t, err)
-	block, err := aes.NewCipher(key)
-	require.NoError(t, err)
-	out := make([]byte, len(plain))
-	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(out, plain)
-	return base64.StdEncoding.EncodeToString(out)
-}
-
-// payload lays out random | msg_len | msg | appid and then the given pad
-// bytes, without checking them.
-func payload(msgLen uint32, msg, appID string, pad []byte) []byte {
-	p := []byte("0123456789abcdef")
-	p = binary.BigEndian.AppendUint32(p, msgLen)
-	p = append(p, msg...)
-	p = append(p, appID...)
-	return append(p, pad...)
-}
-
-// padTo32 returns the PKCS#7 padding WeChat adds to n bytes.
-func padTo32(n int) []byte {
-	k := 32 - n%32
-	return bytes.Repeat([]byte{byte(k)}, k)
-}
+// Payloads built independently of the code under test.
+var (
+	sealRaw = wxcryptotest.SealRaw
+	payload = wxcryptotest.Payload
+	padTo32 = wxcryptotest.PadTo32
+)
 
 // sealed returns a correctly padded, encrypted payload of msg for appID.
 func sealed(t testing.TB, key, msg, appID string) string {
