@@ -131,35 +131,43 @@ func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 	}}
 	if mode == ModePlaintext {
 		p.Body = bytes.Clone(body)
-		return p, s.checkSize(mode, body, p.Body)
-	}
-	encrypt, err := s.key.Seal(s.rand, body, cfg.AppID)
-	if errors.Is(err, wxcrypto.ErrTooLong) {
-		return nil, fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
-	} else if err != nil {
-		return nil, fmt.Errorf("csmsgtest: %w", err)
-	}
-	p.Query.Set("encrypt_type", "aes")
-	p.Query.Set("msg_signature", wxcrypto.Signature(cfg.Token, timestamp, nonce, encrypt))
-	p.Query.Set("openid", h.FromUserName)
-	if mode == ModeSafe {
-		if p.Body, err = wxcrypto.AppendPush(nil, json, h.ToUserName, encrypt); err != nil {
-			return nil, fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
-		}
-		return p, s.checkSize(mode, body, p.Body)
-	}
-	if p.Body, err = wxcrypto.AddEncrypt(body, json, encrypt); err != nil {
-		return nil, fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrMalformed, err)
+	} else if err := s.encrypt(p, mode, body, json, h); err != nil {
+		return nil, err
 	}
 	if err := s.checkSize(mode, body, p.Body); err != nil {
 		return nil, err
 	}
-	if parseErr == nil {
+	if mode == ModeCompatible && parseErr == nil {
 		if err := s.checkCompatible(p); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// encrypt makes p, whose query is signed, the compatible or safe-mode push
+// of body, whose header is h: it encrypts body, signs the result into the
+// query, and writes the envelope.
+func (s *signer) encrypt(p *Push, mode Mode, body []byte, json bool, h csmsg.Header) error {
+	encrypt, err := s.key.Seal(s.rand, body, s.appID)
+	if errors.Is(err, wxcrypto.ErrTooLong) {
+		return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
+	} else if err != nil {
+		return fmt.Errorf("csmsgtest: %w", err)
+	}
+	p.Query.Set("encrypt_type", "aes")
+	p.Query.Set("msg_signature", wxcrypto.Signature(s.token, p.Query.Get("timestamp"), p.Query.Get("nonce"), encrypt))
+	p.Query.Set("openid", h.FromUserName)
+	if mode == ModeSafe {
+		if p.Body, err = wxcrypto.AppendPush(nil, json, h.ToUserName, encrypt); err != nil {
+			return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
+		}
+		return nil
+	}
+	if p.Body, err = wxcrypto.AddEncrypt(body, json, encrypt); err != nil {
+		return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrMalformed, err)
+	}
+	return nil
 }
 
 // checkSize refuses a push whose signed body the receiver would refuse
@@ -244,11 +252,13 @@ func checkMode(cfg csmsg.Config, mode Mode) error {
 }
 
 // signer holds what signing takes from a Config: a receiver made with it,
-// to check a compatible-mode push, the key (nil in plaintext mode), the
-// clock, the random bytes and the bound on a body.
+// to check a compatible-mode push, the Token, the key (nil in plaintext
+// mode) and AppID, the clock, the random bytes and the bound on a body.
 type signer struct {
 	r       *csmsg.Receiver
+	token   string
 	key     *wxcrypto.Key
+	appID   string
 	rand    io.Reader
 	now     func() time.Time
 	maxBody int64
@@ -266,7 +276,7 @@ func newSigner(cfg csmsg.Config) (*signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &signer{r: r, rand: cfg.Rand, now: cfg.Now, maxBody: cfg.MaxBodyBytes}
+	s := &signer{r: r, token: cfg.Token, appID: cfg.AppID, rand: cfg.Rand, now: cfg.Now, maxBody: cfg.MaxBodyBytes}
 	if s.maxBody == 0 {
 		s.maxBody = csmsg.DefaultMaxBodyBytes
 	}

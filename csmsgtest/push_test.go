@@ -254,7 +254,8 @@ func TestSignSize(t *testing.T) {
 					over.MaxBodyBytes = int64(size - 1)
 					want := fmt.Sprintf("csmsg: body too large: csmsgtest: the %v-mode push of a %d-byte body is %d bytes, more than MaxBodyBytes (%d)",
 						mode, len(body), size, size-1)
-					_, err = csmsgtest.Sign(over, mode, body)
+					p, err = csmsgtest.Sign(over, mode, body)
+					assert.Nil(t, p)
 					require.ErrorIs(t, err, csmsg.ErrBodyTooLarge)
 					assert.EqualError(t, err, want)
 					_, err = csmsgtest.SignMessage(over, mode, msg, f)
