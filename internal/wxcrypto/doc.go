@@ -4,6 +4,8 @@
 // encrypted push or passive reply in XML or JSON.
 //
 // It knows nothing of csmsg: its errors are its own, and package csmsg maps
-// them to its sentinels. csmsg's Receiver, csmsgtest, the csmsg command and
-// the Redis load test all use it, so that WeChat's scheme is written once.
+// them to its sentinels. csmsg's Receiver, csmsgtest (and through it the
+// csmsg command) and the Redis load test all use it, so that WeChat's
+// scheme is written once. Reading a push's envelope is not here: the
+// Receiver does it with its own scanner, before anything is verified.
 package wxcrypto
