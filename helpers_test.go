@@ -2,10 +2,6 @@ package csmsg
 
 import (
 	"bytes"
-	"crypto/aes"
-	"crypto/cipher"
-	"encoding/base64"
-	"encoding/binary"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +12,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/csmsg/csmsg/internal/wxcrypto/wxcryptotest"
 )
 
 // The worked example of WeChat's message-push documentation (its debug_demo
@@ -117,34 +115,12 @@ func serve(h http.Handler, method string, q url.Values, body []byte) *httptest.R
 	return w
 }
 
-// sealRaw encrypts plain, which must be whole AES blocks, with the key the
-// way WeChat does, independently of the code under test, and returns base64.
-func sealRaw(t testing.TB, encodingAESKey string, plain []byte) string {
-	t.Helper()
-	key, err := base64.StdEncoding.DecodeString(encodingAESKey + "=")
-	require.NoError(t, err)
-	block, err := aes.NewCipher(key)
-	require.NoError(t, err)
-	out := make([]byte, len(plain))
-	cipher.NewCBCEncrypter(block, key[:16]).CryptBlocks(out, plain)
-	return base64.StdEncoding.EncodeToString(out)
-}
-
-// payload lays out random | msg_len | msg | appid and then the given pad
-// bytes, without checking them.
-func payload(msgLen uint32, msg, appID string, pad []byte) []byte {
-	p := []byte("0123456789abcdef")
-	p = binary.BigEndian.AppendUint32(p, msgLen)
-	p = append(p, msg...)
-	p = append(p, appID...)
-	return append(p, pad...)
-}
-
-// padTo32 returns the PKCS#7 padding WeChat adds to n bytes.
-func padTo32(n int) []byte {
-	k := 32 - n%32
-	return bytes.Repeat([]byte{byte(k)}, k)
-}
+// Payloads built independently of the code under test.
+var (
+	sealRaw = wxcryptotest.SealRaw
+	payload = wxcryptotest.Payload
+	padTo32 = wxcryptotest.PadTo32
+)
 
 // safeEnvelope returns a safe-mode JSON push of encrypt, signed for the
 // vector's Token at the given time.

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 )
 
 // Defaults of a Config's zero fields.
@@ -79,7 +81,7 @@ type Config struct {
 type Receiver struct {
 	token     string
 	appID     string
-	key, prev *aesKey // nil in plaintext mode; prev nil unless rotating
+	key, prev *wxcrypto.Key // nil in plaintext mode; prev nil unless rotating
 	tolerance time.Duration
 	now       func() time.Time
 	rand      io.Reader
@@ -322,9 +324,9 @@ func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []b
 	if err != nil {
 		return fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
 	}
-	var want [40]byte
-	signatureOf(&want, r.token, timestamp, nonce, encrypt)
-	if !signatureEqual(&want, sig) {
+	var want [wxcrypto.SignatureLen]byte
+	wxcrypto.Sign(&want, r.token, timestamp, nonce, encrypt)
+	if !wxcrypto.SignatureEqual(&want, sig) {
 		return fmt.Errorf("%w: %s does not match", ErrInvalidSignature, sigParam)
 	}
 	if r.tolerance > 0 {

@@ -3,6 +3,8 @@ package csmsg
 import (
 	"net/url"
 	"strconv"
+
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 )
 
 // transferMsgType is the MsgType of the transfer passive reply.
@@ -102,20 +104,10 @@ func (r *Receiver) wrapAnswer(query url.Values, body, answer []byte) (out []byte
 	if err != nil {
 		return nil, "", err
 	}
-	encrypt, err := r.Encrypt(answer)
-	if err != nil {
-		return nil, "", err
-	}
 	timestamp := strconv.FormatInt(r.now().Unix(), 10)
-	env := encoder{format: f}
-	env.open()
-	env.str("Encrypt", encrypt)
-	env.str("MsgSignature", Signature(r.token, timestamp, nonce, encrypt))
-	env.number("TimeStamp", timestamp)
-	env.str("Nonce", nonce)
-	env.close()
-	if env.err != nil {
-		return nil, "", env.err
+	out, err = wxcrypto.SealReply(r.key, r.rand, r.token, r.appID, timestamp, nonce, answer, f == FormatJSON)
+	if err != nil {
+		return nil, "", sealError(err)
 	}
-	return env.buf, contentType, nil
+	return out, contentType, nil
 }

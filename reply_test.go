@@ -115,6 +115,9 @@ func TestEncodeReplyErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidSignature, "no nonce to echo")
 	_, _, err = keyed.EncodeReply(url.Values{"nonce": {"1", "2"}}, []byte("{}"), reply)
 	require.ErrorIs(t, err, ErrInvalidSignature, "two nonces")
+	_, _, err = keyed.EncodeReply(url.Values{"nonce": {"1\x00"}}, []byte("{}"), reply)
+	require.ErrorIs(t, err, ErrInvalidMessage, "a nonce the envelope cannot carry")
+	assert.EqualError(t, err, "csmsg: message cannot be marshalled: bad envelope: Nonce holds a control character, a non-character or invalid UTF-8")
 	_, _, err = plain.EncodeReply(nil, []byte("<xml/>"), &Reply{toUser: "\x00", msgType: transferMsgType})
 	require.ErrorIs(t, err, ErrInvalidMessage, "a character XML cannot carry")
 

@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 )
 
 // Mode is how a push is protected, as the mini program's admin chose it in
@@ -93,10 +93,14 @@ func (p *Push) Request(target string) (*http.Request, error) {
 // A csmsg.Receiver made with cfg accepts the result of a body csmsg.Parse
 // accepts. A mode cfg would refuse is an error matching
 // csmsg.ErrInvalidConfig: plaintext with an EncodingAESKey set, compatible
-// or safe without one. In compatible mode the body itself is the envelope,
-// which a receiver reads before it verifies anything and so only in
-// WeChat's flat layout: a body with a prolog, comments, attributes or deep
-// nesting is an error matching csmsg.ErrMalformed.
+// or safe without one. A push whose body, signed and encrypted, is longer
+// than cfg.MaxBodyBytes (csmsg.DefaultMaxBodyBytes if 0) is an error
+// matching csmsg.ErrBodyTooLarge: encryption makes a body about 1.3 times
+// larger in safe mode, 2.3 times in compatible mode. In compatible mode the
+// body itself is the envelope, which a receiver reads before it verifies
+// anything and so only in WeChat's flat layout: a body with a prolog,
+// comments, attributes or deep nesting is an error matching
+// csmsg.ErrMalformed.
 func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 	if err := checkMode(cfg, mode); err != nil {
 		return nil, err
@@ -110,7 +114,8 @@ func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 		return nil, err
 	}
 	var h csmsg.Header
-	if msg, err := csmsg.Parse(body); err == nil {
+	msg, parseErr := csmsg.Parse(body)
+	if parseErr == nil {
 		h = *msg.MsgHeader()
 	}
 	var n [4]byte
@@ -120,37 +125,73 @@ func Sign(cfg csmsg.Config, mode Mode, body []byte) (*Push, error) {
 	timestamp := strconv.FormatInt(s.now().Unix(), 10)
 	nonce := strconv.FormatUint(uint64(binary.BigEndian.Uint32(n[:])), 10)
 	p := &Push{Query: url.Values{
-		"signature": {csmsg.Signature(cfg.Token, timestamp, nonce)},
+		"signature": {wxcrypto.Signature(cfg.Token, timestamp, nonce)},
 		"timestamp": {timestamp},
 		"nonce":     {nonce},
 	}}
 	if mode == ModePlaintext {
 		p.Body = bytes.Clone(body)
-		return p, nil
-	}
-	encrypt, err := s.r.Encrypt(body)
-	if err != nil {
+	} else if err := s.encrypt(p, mode, body, json, h); err != nil {
 		return nil, err
 	}
-	p.Query.Set("encrypt_type", "aes")
-	p.Query.Set("msg_signature", csmsg.Signature(cfg.Token, timestamp, nonce, encrypt))
-	p.Query.Set("openid", h.FromUserName)
-	if mode == ModeSafe {
-		p.Body = envelope(json, [][2]string{{"ToUserName", h.ToUserName}, {"Encrypt", encrypt}})
-		return p, nil
-	}
-	if p.Body, err = withEncrypt(body, json, encrypt); err != nil {
+	if err := s.checkSize(mode, body, p.Body); err != nil {
 		return nil, err
 	}
-	if _, err := csmsg.Parse(body); err == nil {
-		// A receiver reads a compatible-mode body's Encrypt before it
-		// verifies anything, from WeChat's flat layout only: keep the
-		// promise by refusing a push it would refuse.
-		if _, err := s.r.Parse(p.Query, p.Body); err != nil {
-			return nil, fmt.Errorf("%w: csmsgtest: compatible mode needs a flat body, as WeChat sends (no prolog, comments, attributes or deep nesting)", err)
+	if mode == ModeCompatible && parseErr == nil {
+		if err := s.checkCompatible(p); err != nil {
+			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// encrypt makes p, whose query is signed, the compatible or safe-mode push
+// of body, whose header is h: it encrypts body, signs the result into the
+// query, and writes the envelope.
+func (s *signer) encrypt(p *Push, mode Mode, body []byte, json bool, h csmsg.Header) error {
+	encrypt, err := s.key.Seal(s.rand, body, s.appID)
+	if errors.Is(err, wxcrypto.ErrTooLong) {
+		return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
+	} else if err != nil {
+		return fmt.Errorf("csmsgtest: %w", err)
+	}
+	p.Query.Set("encrypt_type", "aes")
+	p.Query.Set("msg_signature", wxcrypto.Signature(s.token, p.Query.Get("timestamp"), p.Query.Get("nonce"), encrypt))
+	p.Query.Set("openid", h.FromUserName)
+	if mode == ModeSafe {
+		if p.Body, err = wxcrypto.AppendPush(nil, json, h.ToUserName, encrypt); err != nil {
+			return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrInvalidMessage, err)
+		}
+		return nil
+	}
+	if p.Body, err = wxcrypto.AddEncrypt(body, json, encrypt); err != nil {
+		return fmt.Errorf("%w: csmsgtest: %w", csmsg.ErrMalformed, err)
+	}
+	return nil
+}
+
+// checkSize refuses a push whose signed body the receiver would refuse
+// for its size.
+func (s *signer) checkSize(mode Mode, body, signed []byte) error {
+	if int64(len(signed)) > s.maxBody {
+		return fmt.Errorf("%w: csmsgtest: the %v-mode push of a %d-byte body is %d bytes, more than MaxBodyBytes (%d)",
+			csmsg.ErrBodyTooLarge, mode, len(body), len(signed), s.maxBody)
+	}
+	return nil
+}
+
+// checkCompatible refuses a compatible-mode push the receiver would refuse
+// although its body parses: a receiver reads the body's Encrypt before it
+// verifies anything, from WeChat's flat layout only.
+func (s *signer) checkCompatible(p *Push) error {
+	_, err := s.r.Parse(p.Query, p.Body)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, csmsg.ErrMalformed):
+		return fmt.Errorf("%w: csmsgtest: compatible mode needs a flat body, as WeChat sends (no prolog, comments, attributes or deep nesting)", err)
+	}
+	return fmt.Errorf("csmsgtest: a receiver refuses the compatible-mode push: %w", err)
 }
 
 // SignMessage is [Sign] of msg written by csmsg.Marshal in format f.
@@ -190,7 +231,7 @@ func VerifyURL(cfg csmsg.Config, echostr string) (url.Values, error) {
 	timestamp := strconv.FormatInt(s.now().Unix(), 10)
 	nonce := strconv.FormatUint(uint64(binary.BigEndian.Uint32(n[:])), 10)
 	return url.Values{
-		"signature": {csmsg.Signature(cfg.Token, timestamp, nonce)},
+		"signature": {wxcrypto.Signature(cfg.Token, timestamp, nonce)},
 		"timestamp": {timestamp},
 		"nonce":     {nonce},
 		"echostr":   {echostr},
@@ -210,13 +251,17 @@ func checkMode(cfg csmsg.Config, mode Mode) error {
 	return nil
 }
 
-// signer holds what signing takes from a Config: the receiver it makes,
-// whose Encrypt uses the Config's key and random bytes, and the same clock
-// and random bytes.
+// signer holds what signing takes from a Config: a receiver made with it,
+// to check a compatible-mode push, the Token, the key (nil in plaintext
+// mode) and AppID, the clock, the random bytes and the bound on a body.
 type signer struct {
-	r    *csmsg.Receiver
-	rand io.Reader
-	now  func() time.Time
+	r       *csmsg.Receiver
+	token   string
+	key     *wxcrypto.Key
+	appID   string
+	rand    io.Reader
+	now     func() time.Time
+	maxBody int64
 }
 
 func newSigner(cfg csmsg.Config) (*signer, error) {
@@ -226,11 +271,21 @@ func newSigner(cfg csmsg.Config) (*signer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	r, err := csmsg.NewReceiver(cfg)
+	cfg.DisableDedup = true          // the receiver only parses
+	r, err := csmsg.NewReceiver(cfg) // checks cfg as a receiver would
 	if err != nil {
 		return nil, err
 	}
-	return &signer{r: r, rand: cfg.Rand, now: cfg.Now}, nil
+	s := &signer{r: r, token: cfg.Token, appID: cfg.AppID, rand: cfg.Rand, now: cfg.Now, maxBody: cfg.MaxBodyBytes}
+	if s.maxBody == 0 {
+		s.maxBody = csmsg.DefaultMaxBodyBytes
+	}
+	if cfg.EncodingAESKey != "" {
+		if s.key, err = wxcrypto.ParseKey(cfg.EncodingAESKey); err != nil {
+			return nil, fmt.Errorf("%w: csmsgtest: EncodingAESKey %w", csmsg.ErrInvalidConfig, err)
+		}
+	}
+	return s, nil
 }
 
 // isJSON reports whether body is a JSON push rather than XML, as csmsg.Parse
@@ -244,68 +299,4 @@ func isJSON(body []byte) (bool, error) {
 		return false, nil
 	}
 	return false, fmt.Errorf("%w: csmsgtest: a push body starts with '<' or '{'", csmsg.ErrUnknownFormat)
-}
-
-// envelope writes fields as a flat body: XML with CDATA values, or JSON.
-func envelope(json bool, fields [][2]string) []byte {
-	var b bytes.Buffer
-	if !json {
-		b.WriteString("<xml>")
-	}
-	for i, kv := range fields {
-		writeField(&b, json, i > 0, kv[0], kv[1])
-	}
-	if json {
-		return append([]byte("{"), append(b.Bytes(), '}')...)
-	}
-	b.WriteString("</xml>")
-	return b.Bytes()
-}
-
-// writeField writes one field of a flat body, after a comma if comma is set
-// (JSON only).
-func writeField(b *bytes.Buffer, json bool, comma bool, name, value string) {
-	if json {
-		if comma {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Quote(name))
-		b.WriteByte(':')
-		b.Write(jsonString(value))
-		return
-	}
-	b.WriteString("<" + name + ">")
-	if value != "" {
-		b.WriteString("<![CDATA[" + strings.ReplaceAll(value, "]]>", "]]]]><![CDATA[>") + "]]>")
-	}
-	b.WriteString("</" + name + ">")
-}
-
-// jsonString encodes v as a JSON string without HTML escapes.
-func jsonString(v string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.Encode(v) // a string always encodes
-	return bytes.TrimRight(b.Bytes(), "\n")
-}
-
-// withEncrypt returns a copy of body with an Encrypt field added as the last
-// field of its root element or object: a compatible-mode body.
-func withEncrypt(body []byte, json bool, encrypt string) ([]byte, error) {
-	closing := []byte("</xml>")
-	if json {
-		closing = []byte("}")
-	}
-	end := bytes.LastIndex(body, closing)
-	if end < 0 {
-		return nil, fmt.Errorf("%w: csmsgtest: no end of the root to add Encrypt before", csmsg.ErrMalformed)
-	}
-	var field bytes.Buffer
-	empty := json && len(bytes.TrimSpace(bytes.TrimLeft(body[:end], "\uFEFF \t\r\n{"))) == 0
-	writeField(&field, json, !empty, "Encrypt", encrypt)
-	out := make([]byte, 0, len(body)+field.Len())
-	out = append(out, body[:end]...)
-	out = append(out, field.Bytes()...)
-	return append(out, body[end:]...), nil
 }

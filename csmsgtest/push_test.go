@@ -2,6 +2,7 @@ package csmsgtest_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -218,4 +219,79 @@ func TestRequestOverTheNetwork(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "success", string(body))
+}
+
+// TestSignSize: a push whose signed body is over the Config's MaxBodyBytes
+// is csmsg.ErrBodyTooLarge from Sign, SignMessage and NewRequest, never a
+// push the receiver refuses; at the limit exactly, the receiver accepts it.
+func TestSignSize(t *testing.T) {
+	for cname, cfg := range configs {
+		cfg.Rand = zeros{} // the same nonce and ciphertext every time: the same size
+		for _, mode := range csmsgtest.Modes {
+			if !accepts(cfg, mode) {
+				continue
+			}
+			for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
+				t.Run(cname+"/"+mode.String()+"/"+f.String(), func(t *testing.T) {
+					msg := &csmsg.Text{Header: header("text"), MsgID: "1", Content: strings.Repeat("长", 1000)}
+					body, err := csmsg.Marshal(msg, f)
+					require.NoError(t, err)
+					p, err := csmsgtest.Sign(cfg, mode, body)
+					require.NoError(t, err)
+					size := len(p.Body)
+
+					at := cfg
+					at.MaxBodyBytes = int64(size)
+					p, err = csmsgtest.SignMessage(at, mode, msg, f)
+					require.NoError(t, err)
+					r, err := csmsg.NewReceiver(at)
+					require.NoError(t, err)
+					got, err := r.Parse(p.Query, p.Body)
+					require.NoError(t, err)
+					assert.Equal(t, msg, got)
+
+					over := cfg
+					over.MaxBodyBytes = int64(size - 1)
+					want := fmt.Sprintf("csmsg: body too large: csmsgtest: the %v-mode push of a %d-byte body is %d bytes, more than MaxBodyBytes (%d)",
+						mode, len(body), size, size-1)
+					p, err = csmsgtest.Sign(over, mode, body)
+					assert.Nil(t, p)
+					require.ErrorIs(t, err, csmsg.ErrBodyTooLarge)
+					assert.EqualError(t, err, want)
+					_, err = csmsgtest.SignMessage(over, mode, msg, f)
+					assert.EqualError(t, err, want)
+					_, err = csmsgtest.NewRequest("/wechat", over, mode, msg, f)
+					assert.EqualError(t, err, want)
+				})
+			}
+		}
+	}
+}
+
+// TestSignSizeDefault: MaxBodyBytes 0 is csmsg.DefaultMaxBodyBytes. A
+// 500 KB body fits in safe mode (about 1.3 times larger), not in compatible
+// mode (about 2.3 times), which says so rather than blaming the layout.
+func TestSignSizeDefault(t *testing.T) {
+	cfg := configs["keyed"]
+	cfg.Rand = zeros{}
+	body := []byte(`{"ToUserName":"gh","FromUserName":"o","CreateTime":1,"MsgType":"text","Content":"` + strings.Repeat("x", 500000) + `"}`)
+	p, err := csmsgtest.Sign(cfg, csmsgtest.ModeSafe, body)
+	require.NoError(t, err)
+	r, err := csmsg.NewReceiver(cfg)
+	require.NoError(t, err)
+	_, err = r.Parse(p.Query, p.Body)
+	require.NoError(t, err)
+
+	_, err = csmsgtest.Sign(cfg, csmsgtest.ModeCompatible, body)
+	require.ErrorIs(t, err, csmsg.ErrBodyTooLarge)
+	assert.EqualError(t, err, "csmsg: body too large: csmsgtest: the compatible-mode push of a 500083-byte body is 1166936 bytes, more than MaxBodyBytes (1048576)")
+}
+
+// TestSignCompatibleCause: a compatible-mode body the receiver cannot read
+// before verifying is refused for its layout, with the receiver's own
+// error beneath.
+func TestSignCompatibleCause(t *testing.T) {
+	_, err := csmsgtest.Sign(configs["keyed"], csmsgtest.ModeCompatible, []byte(`<xml><!-- c --><MsgType>text</MsgType></xml>`))
+	require.ErrorIs(t, err, csmsg.ErrMalformed)
+	assert.EqualError(t, err, "csmsg: malformed body: not the flat xml envelope WeChat sends: csmsgtest: compatible mode needs a flat body, as WeChat sends (no prolog, comments, attributes or deep nesting)")
 }

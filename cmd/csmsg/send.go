@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/binary"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -241,14 +238,12 @@ func formatOf(body []byte) string {
 
 // deliverer sends pushes to a backend as WeChat does, and checks the answers.
 type deliverer struct {
-	target   string
-	token    string
-	sign     csmsg.Config    // signs the pushes: without a key in plaintext mode
-	mode     csmsgtest.Mode  // how pushes are protected
-	receiver *csmsg.Receiver // decrypts replies (with the key, if any)
-	client   *http.Client
-	timeout  time.Duration
-	pause    time.Duration
+	target  string
+	sign    csmsg.Config   // signs the pushes and opens the replies: without a key in plaintext mode
+	mode    csmsgtest.Mode // how pushes are protected
+	client  *http.Client
+	timeout time.Duration
+	pause   time.Duration
 }
 
 // newDeliverer checks the flags of a sender of pushes to target.
@@ -256,7 +251,7 @@ func newDeliverer(target string, cf configFlags, mode string) (*deliverer, error
 	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
 		return nil, usageError(fmt.Sprintf("URL %q: want an http:// or https:// URL", target))
 	}
-	cfg, r, err := cf.config()
+	cfg, _, err := cf.config()
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +264,7 @@ func newDeliverer(target string, cf configFlags, mode string) (*deliverer, error
 		sign.EncodingAESKey, sign.AppID = "", "" // a plaintext push, maybe to test that a backend with a key refuses it
 	}
 	return &deliverer{
-		target: target, token: cfg.Token, sign: sign, mode: m, receiver: r,
+		target: target, sign: sign, mode: m,
 		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // WeChat does not follow redirects
 		}},
@@ -285,8 +280,9 @@ type attemptResult struct {
 	Millis  int64  `json:"ms"`
 	Answer  string `json:"answer,omitempty"` // "success", "empty" or "transfer_customer_service"
 	Error   string `json:"error,omitempty"`  // why the answer is not one WeChat accepts
-	// Reply is the passive reply, decrypted.
-	Reply *csmsg.Header `json:"reply,omitempty"`
+	// Reply is the passive reply, checked; ReplyTo is the user it is to.
+	Reply   *csmsg.Reply `json:"-"`
+	ReplyTo string       `json:"reply_to,omitempty"`
 }
 
 func (a attemptResult) line() string {
@@ -297,7 +293,7 @@ func (a attemptResult) line() string {
 	case !a.OK:
 		return fmt.Sprintf("status %d in %s: %s", a.Status, took, a.Error)
 	case a.Reply != nil:
-		return fmt.Sprintf("status %d in %s: passive reply %s to %s, well-formed", a.Status, took, a.Answer, a.Reply.ToUserName)
+		return fmt.Sprintf("status %d in %s: passive reply %s to %s, well-formed", a.Status, took, a.Answer, a.ReplyTo)
 	}
 	return fmt.Sprintf("status %d in %s: %s", a.Status, took, a.Answer)
 }
@@ -372,85 +368,33 @@ func (d *deliverer) attempt(ctx context.Context, p *csmsgtest.Push, pushed *csms
 		return a
 	}
 	a.Status = resp.StatusCode
-	if resp.StatusCode != http.StatusOK {
-		a.Error = fmt.Sprintf("status %s, not 200: WeChat retries", resp.Status)
+	if resp.StatusCode == http.StatusOK && len(answer) > maxAnswer {
+		a.Error = fmt.Sprintf("answer longer than %d bytes", maxAnswer)
+		return a
+	}
+	a.Reply, err = csmsgtest.OpenAnswer(d.sign, p, resp.StatusCode, answer)
+	switch {
+	case errors.Is(err, csmsgtest.ErrAnswerStatus):
+		a.Error = err.Error() + ": WeChat retries"
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			a.Error += " (WeChat does not follow redirects)"
 		}
 		return a
-	}
-	if len(answer) > maxAnswer {
-		a.Error = fmt.Sprintf("answer longer than %d bytes", maxAnswer)
-		return a
-	}
-	a.Answer, a.Reply, err = d.checkAnswer(p, pushed, answer)
-	if err != nil {
+	case err != nil:
 		a.Error = err.Error()
 		return a
+	case a.Reply != nil:
+		a.Answer = "transfer_customer_service"
+		if pushed != nil { // it is: OpenAnswer read the same message
+			a.ReplyTo = pushed.FromUserName
+		}
+	case len(bytes.TrimSpace(answer)) == 0:
+		a.Answer = "empty"
+	default:
+		a.Answer = "success"
 	}
 	a.OK = true
 	return a
-}
-
-// checkAnswer checks a 200 answer to push p as WeChat does: "success",
-// nothing, or a passive reply to the user, encrypted and signed if the push
-// was.
-func (d *deliverer) checkAnswer(p *csmsgtest.Push, pushed *csmsg.Header, answer []byte) (string, *csmsg.Header, error) {
-	trimmed := bytes.TrimSpace(answer)
-	switch {
-	case len(trimmed) == 0:
-		return "empty", nil, nil
-	case string(trimmed) == "success":
-		return "success", nil, nil
-	case trimmed[0] != '<' && trimmed[0] != '{':
-		return "", nil, fmt.Errorf("answer is neither \"success\", empty, nor a passive reply: starts with %q", firstRunes(trimmed, 20))
-	}
-	if want := formatOf(p.Body); formatOf(trimmed) != want {
-		return "", nil, fmt.Errorf("passive reply in %s, but the push was %s", formatOf(trimmed), want)
-	}
-	plain := trimmed
-	if d.mode != csmsgtest.ModePlaintext {
-		env, err := readEnvelope(trimmed)
-		if err != nil {
-			return "", nil, err
-		}
-		if env.Encrypt == "" {
-			return "", nil, fmt.Errorf("passive reply is not encrypted, but the push was (%s mode)", d.mode)
-		}
-		if env.MsgSignature == "" || env.TimeStamp == "" || env.Nonce == "" {
-			return "", nil, errors.New("encrypted reply lacks MsgSignature, TimeStamp or Nonce")
-		}
-		want := csmsg.Signature(d.token, env.TimeStamp, env.Nonce, env.Encrypt)
-		if subtle.ConstantTimeCompare([]byte(want), []byte(env.MsgSignature)) != 1 {
-			return "", nil, errors.New("encrypted reply: MsgSignature does not match sha1(sort(Token, TimeStamp, Nonce, Encrypt))")
-		}
-		if plain, err = d.receiver.Decrypt(env.Encrypt); err != nil {
-			return "", nil, fmt.Errorf("encrypted reply: %w", err)
-		}
-	}
-	msg, err := csmsg.Parse(plain)
-	if errors.Is(err, csmsg.ErrEncrypted) {
-		return "", nil, errors.New("passive reply is encrypted, but the push was plaintext")
-	}
-	if err != nil {
-		return "", nil, fmt.Errorf("passive reply: %w", err)
-	}
-	h := *msg.MsgHeader()
-	switch {
-	case h.MsgType != "transfer_customer_service":
-		return "", nil, fmt.Errorf("passive reply of MsgType %q: a mini program can only answer transfer_customer_service", h.MsgType)
-	case pushed == nil:
-		return "", nil, errors.New("passive reply to a push that is not a message")
-	case pushed.MsgType == csmsg.MsgTypeEvent:
-		return "", nil, errors.New("passive reply transfer_customer_service to an event: only a user's message can be transferred")
-	case h.ToUserName != pushed.FromUserName:
-		return "", nil, fmt.Errorf("passive reply addressed to %q, not to the user %q (ToUserName must be the sender's openid)", h.ToUserName, pushed.FromUserName)
-	case h.FromUserName != pushed.ToUserName:
-		return "", nil, fmt.Errorf("passive reply from %q, not from the mini program %q (FromUserName must be the push's ToUserName)", h.FromUserName, pushed.ToUserName)
-	case h.CreateTime == 0:
-		return "", nil, errors.New("passive reply without a CreateTime")
-	}
-	return h.MsgType, &h, nil
 }
 
 // firstRunes returns at most n runes of b, for an error message.
@@ -460,38 +404,4 @@ func firstRunes(b []byte, n int) string {
 		return string(s[:n]) + "..."
 	}
 	return string(s)
-}
-
-// envelope is an encrypted passive reply.
-type envelope struct {
-	Encrypt, MsgSignature, TimeStamp, Nonce string
-}
-
-// readEnvelope decodes an encrypted reply, XML or JSON. TimeStamp may be a
-// JSON number or string.
-func readEnvelope(b []byte) (envelope, error) {
-	var env envelope
-	if b[0] == '{' {
-		var j struct {
-			Encrypt, MsgSignature, Nonce string
-			TimeStamp                    json.RawMessage
-		}
-		if err := json.Unmarshal(b, &j); err != nil {
-			return env, fmt.Errorf("encrypted reply is not a JSON envelope: %v", err)
-		}
-		env = envelope{Encrypt: j.Encrypt, MsgSignature: j.MsgSignature, Nonce: j.Nonce, TimeStamp: strings.Trim(string(j.TimeStamp), `"`)}
-	} else {
-		var x struct {
-			XMLName                                 xml.Name `xml:"xml"`
-			Encrypt, MsgSignature, TimeStamp, Nonce string
-		}
-		if err := xml.Unmarshal(b, &x); err != nil {
-			return env, fmt.Errorf("encrypted reply is not an XML envelope: %v", err)
-		}
-		env = envelope{Encrypt: x.Encrypt, MsgSignature: x.MsgSignature, Nonce: x.Nonce, TimeStamp: strings.TrimSpace(x.TimeStamp)}
-	}
-	if _, err := strconv.ParseInt(env.TimeStamp, 10, 64); env.TimeStamp != "" && err != nil {
-		return env, fmt.Errorf("encrypted reply: TimeStamp %q is not an integer", firstRunes([]byte(env.TimeStamp), 20))
-	}
-	return env, nil
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/csmsgtest"
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 )
@@ -134,8 +134,8 @@ type run struct {
 	cfg      Config
 	bases    []string // the instances' URLs
 	client   *http.Client
-	verify   *csmsg.Receiver // decrypts safe-mode answers
-	states   sync.Map        // DedupKey -> *pushState
+	key      *wxcrypto.Key // opens safe-mode answers
+	states   sync.Map      // DedupKey -> *pushState
 	injected atomic.Int64
 	msgBase  uint64
 }
@@ -176,11 +176,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Name: Name(cfg)}
 	res.GoroutinesBefore, res.HeapBefore = snapshot()
 
-	verify, err := csmsg.NewReceiver(safeCfg)
+	key, err := wxcrypto.ParseKey(safeCfg.EncodingAESKey)
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, verify: verify, msgBase: rand.Uint64N(1 << 62)}
+	r := &run{cfg: cfg, key: key, msgBase: rand.Uint64N(1 << 62)}
 	var servers []*http.Server
 	var clients []*redis.Client
 	prefix := fmt.Sprintf("csmsg:load:%x:", rand.Uint64())
@@ -309,11 +309,11 @@ func settle(limit int, wait time.Duration) (int, uint64) {
 	return snapshot()
 }
 
-// outcome is one attempt's answer.
+// outcome is one attempt: the push and its answer.
 type outcome struct {
+	push   *csmsgtest.Push
 	status int
 	body   []byte
-	nonce  string
 	err    error
 }
 
@@ -373,8 +373,9 @@ func (r *run) push(n int64, res *Result, lat *[]time.Duration) {
 	if !anyOK(outs) {
 		atomic.AddInt64(&res.Lost, 1)
 	}
-	// Every 200 answer is the push's, and the same for every attempt.
-	want := r.expected(msg)
+	// Every 200 answer is the push's, as WeChat reads it, and the same for
+	// every attempt.
+	want := csmsg.Transfer(msg) // nil, "success", for an event
 	var first string
 	seen := false
 	for _, o := range outs {
@@ -384,8 +385,9 @@ func (r *run) push(n int64, res *Result, lat *[]time.Duration) {
 		case o.status != http.StatusOK:
 			atomic.AddInt64(&res.Non200, 1)
 		default:
-			got, err := r.plaintext(mode, o)
-			if err != nil || !want(got) || (seen && got != first) {
+			reply, err := csmsgtest.OpenAnswer(cfgOf(mode), o.push, o.status, o.body)
+			got, err2 := r.plaintext(mode, o)
+			if err != nil || err2 != nil || !reflect.DeepEqual(reply, want) || (seen && got != first) {
 				atomic.AddInt64(&res.WrongAnswers, 1)
 			}
 			if !seen {
@@ -402,18 +404,6 @@ func anyOK(outs []outcome) bool {
 		}
 	}
 	return false
-}
-
-// expected returns the check of the plaintext answer to msg: a transfer
-// to its sender, or "success" for an event.
-func (r *run) expected(msg csmsg.Message) func(string) bool {
-	h := msg.MsgHeader()
-	if h.MsgType == csmsg.MsgTypeEvent {
-		return func(got string) bool { return got == "success" }
-	}
-	return func(got string) bool {
-		return strings.Contains(got, "transfer_customer_service") && strings.Contains(got, h.FromUserName)
-	}
 }
 
 // attempt signs msg afresh (a new nonce and encryption, as WeChat's
@@ -434,37 +424,24 @@ func (r *run) attempt(base string, mode csmsgtest.Mode, msg csmsg.Message, f csm
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
-	return outcome{status: resp.StatusCode, body: body, nonce: p.Query.Get("nonce"), err: err}
+	return outcome{push: p, status: resp.StatusCode, body: body, err: err}
 }
 
-// envelope is an encrypted answer.
-type envelope struct {
-	Encrypt      string `xml:"Encrypt" json:"Encrypt"`
-	MsgSignature string `xml:"MsgSignature" json:"MsgSignature"`
-	TimeStamp    int64  `xml:"TimeStamp" json:"TimeStamp"`
-	Nonce        string `xml:"Nonce" json:"Nonce"`
-}
-
-// plaintext returns o's answer, decrypted in safe mode after checking it
-// is signed for o's nonce.
+// plaintext returns o's answer as the instance wrote it, to compare
+// attempts: in safe mode, decrypted after checking that it is signed for
+// o's own nonce (an envelope replayed from another attempt is not).
 func (r *run) plaintext(mode csmsgtest.Mode, o outcome) (string, error) {
 	if mode == csmsgtest.ModePlaintext || string(o.body) == "success" {
 		return string(o.body), nil
 	}
-	var env envelope
-	var err error
-	if bytes.HasPrefix(o.body, []byte("{")) {
-		err = json.Unmarshal(o.body, &env)
-	} else {
-		err = xml.Unmarshal(o.body, &env)
-	}
+	env, err := wxcrypto.ReadReply(o.body)
 	if err != nil {
 		return "", err
 	}
-	if env.Nonce != o.nonce || env.MsgSignature != csmsg.Signature(safeCfg.Token, strconv.FormatInt(env.TimeStamp, 10), o.nonce, env.Encrypt) {
+	if env.Nonce != o.push.Query.Get("nonce") {
 		return "", errors.New("answer not signed for the attempt's nonce")
 	}
-	plain, err := r.verify.Decrypt(env.Encrypt)
+	plain, err := env.Open(r.key, safeCfg.Token, safeCfg.AppID)
 	return string(plain), err
 }
 
