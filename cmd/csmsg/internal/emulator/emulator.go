@@ -59,8 +59,9 @@ type Attempt struct {
 	Millis  int64  `json:"ms"`
 	Answer  string `json:"answer,omitempty"` // "success", "empty" or "transfer_customer_service"
 	Error   string `json:"error,omitempty"`  // why the answer is not one WeChat accepts
-	// Reply is the passive reply, decrypted.
-	Reply *csmsg.Header `json:"reply,omitempty"`
+	// Reply is the passive reply, checked; ReplyTo is the user it is to.
+	Reply   *csmsg.Reply `json:"-"`
+	ReplyTo string       `json:"reply_to,omitempty"`
 }
 
 // Emulator is a local WeChat: the kftest fake of the customer-service API,
