@@ -345,7 +345,7 @@ func TestKeyOrder(t *testing.T) {
 		b := []byte(s + strings.Repeat(" ", 16))
 		return keyOrder.words[f].at(b, 0, load64(b, 0), load64(b, 8), '"')
 	}
-	for f := field(0); int(f) < numFields; f++ {
+	for f := field(0); int(f) < fieldIndex.n; f++ {
 		name := fieldNames[f]
 		assert.True(t, at(f, name+`"`), name)
 		assert.False(t, at(f, name+`x"`), name)
@@ -363,7 +363,7 @@ func TestKeyOrder(t *testing.T) {
 
 // fieldIndexOf returns the field of a wire name.
 func fieldIndexOf(t *testing.T, name string) field {
-	f, ok := lookupField(name)
+	f, ok := lookupField(&fieldIndex, name)
 	require.True(t, ok, name)
 	return f
 }
@@ -372,17 +372,17 @@ func fieldIndexOf(t *testing.T, name string) field {
 // in both formats and parses back equal, through every entry point, and
 // every wire name is found by the lookup.
 func TestKindsTable(t *testing.T) {
-	for f := field(0); int(f) < numFields; f++ {
-		got, ok := lookupField(fieldNames[f])
+	for f := field(0); int(f) < fieldIndex.n; f++ {
+		got, ok := lookupField(&fieldIndex, fieldNames[f])
 		assert.True(t, ok, fieldNames[f])
 		assert.Equal(t, f, got, fieldNames[f])
-		got, ok = lookupField([]byte(fieldNames[f]))
+		got, ok = lookupField(&fieldIndex, []byte(fieldNames[f]))
 		assert.True(t, ok, fieldNames[f])
 		assert.Equal(t, f, got, fieldNames[f])
-		_, ok = lookupField(strings.ToLower(fieldNames[f]))
+		_, ok = lookupField(&fieldIndex, strings.ToLower(fieldNames[f]))
 		assert.False(t, ok, "names match case-sensitively")
 	}
-	_, ok := lookupField("")
+	_, ok := lookupField(&fieldIndex, "")
 	assert.False(t, ok)
 	assert.Nil(t, kindFor("", ""), "no MsgType is no kind")
 
