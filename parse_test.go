@@ -2,7 +2,6 @@ package csmsg
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -359,78 +358,6 @@ func TestKeyOrder(t *testing.T) {
 	assert.Equal(t, fieldIndexOf(t, "Content"), keyOrder.byMsgType['v'], "voice, of no kind: the first kind's")
 	assert.False(t, at(noField, `"`))
 	assert.False(t, at(noField, `ToUserName"`))
-}
-
-// fieldIndexOf returns the field of a wire name.
-func fieldIndexOf(t *testing.T, name string) field {
-	f, ok := lookupField(&fieldIndex, name)
-	require.True(t, ok, name)
-	return f
-}
-
-// TestKindsTable walks the kinds table: every kind's filled value marshals
-// in both formats and parses back equal, through every entry point, and
-// every wire name is found by the lookup.
-func TestKindsTable(t *testing.T) {
-	for f := field(0); int(f) < fieldIndex.n; f++ {
-		got, ok := lookupField(&fieldIndex, fieldNames[f])
-		assert.True(t, ok, fieldNames[f])
-		assert.Equal(t, f, got, fieldNames[f])
-		got, ok = lookupField(&fieldIndex, []byte(fieldNames[f]))
-		assert.True(t, ok, fieldNames[f])
-		assert.Equal(t, f, got, fieldNames[f])
-		_, ok = lookupField(&fieldIndex, strings.ToLower(fieldNames[f]))
-		assert.False(t, ok, "names match case-sensitively")
-	}
-	_, ok := lookupField(&fieldIndex, "")
-	assert.False(t, ok)
-	assert.Nil(t, kindFor("", ""), "no MsgType is no kind")
-
-	goTypes := map[string]bool{}
-	for i := range kinds {
-		k := &kinds[i]
-		assert.False(t, goTypes[k.goType], "one entry per Go type")
-		goTypes[k.goType] = true
-		assert.Same(t, k, kindFor(k.msgType, k.event), "kindFor finds %s", k.goType)
-		assert.Same(t, k, kindFor([]byte(k.msgType), []byte(k.event)), "kindFor finds %s in bytes", k.goType)
-		if k.byEvent {
-			assert.Nil(t, kindFor(k.msgType, k.event+"x"), "another event is not %s", k.goType)
-			assert.Nil(t, kindFor(k.msgType, ""), "no event is not %s", k.goType)
-		} else {
-			assert.Same(t, k, kindFor(k.msgType, "user_enter_tempsession"), "%s takes no Event", k.goType)
-		}
-		for _, other := range []string{k.msgType[:len(k.msgType)-1], k.msgType + "x", strings.ToUpper(k.msgType), "x" + k.msgType} {
-			assert.Nil(t, kindFor(other, k.event), "MsgType %q is no kind", other)
-		}
-
-		var v kindValues
-		for i, f := range k.fields {
-			switch f {
-			case fEvent:
-				v[i] = k.event
-			case fMsgID:
-				v[i] = "6054768590064713728"
-			default:
-				v[i] = "value of " + fieldNames[f]
-			}
-		}
-		m := k.make(Header{ToUserName: "gh_1", FromUserName: "o_1", CreateTime: 1714037059, MsgType: k.msgType}, v)
-		_, _, ptrs := kindOfMessage(m)
-		for i := range k.fields {
-			assert.Equal(t, v[i], *ptrs[i], "make and the field pointers agree on the order of %s", k.goType)
-		}
-		assert.Equal(t, "*csmsg."+k.goType, fmt.Sprintf("%T", m))
-		assert.Equal(t, k.msgType, headerOf(m).MsgType)
-		for _, format := range []Format{FormatXML, FormatJSON} {
-			body, err := Marshal(m, format)
-			require.NoError(t, err, k.goType)
-			for entry, parse := range entryPoints(format) {
-				got, err := parse(body)
-				require.NoError(t, err, entry)
-				assert.Equal(t, m, got, "%s %v via %s", k.goType, format, entry)
-			}
-		}
-	}
 }
 
 // TestScannersLongValues holds the scanners and the decoding of escapes
