@@ -88,7 +88,6 @@ func TestKindsTable(t *testing.T) {
 	}
 }
 
-
 // testKind, testOther and testMore are Go types for kinds tables of the
 // tests.
 type (
@@ -443,7 +442,9 @@ func TestKindsLongFieldName(t *testing.T) {
 		order    nameOrder
 		combined error
 	}{kinds, kindFrom, fieldIndex, keyOrder, kindsErr}
-	t.Cleanup(func() { kinds, kindFrom, fieldIndex, keyOrder, kindsErr = saved.kinds, saved.from, saved.index, saved.order, saved.combined })
+	t.Cleanup(func() {
+		kinds, kindFrom, fieldIndex, keyOrder, kindsErr = saved.kinds, saved.from, saved.index, saved.order, saved.combined
+	})
 	long := strings.Repeat("L", maxNameLen)
 	table := append(kindTable[:len(kindTable):len(kindTable)],
 		testEntry("event", "subscribe_msg_popup_event", "Event", "SubscribeStatusString", long, "PopupScene"))
