@@ -76,7 +76,6 @@ type fields struct {
 	bad    fieldMask
 	decode fieldMask // the fields whose span needs decoding
 	have   fieldMask // the fields set recorded a value for (a string or a number, maybe empty)
-	num    fieldMask // the fields whose value is a JSON number, not a string
 }
 
 // valueSpan is where the last value of a known field stands, in 32 bits:
@@ -109,14 +108,6 @@ func (fs *fields) set(f field, start, end int, decode bool) {
 	fs.decode = fs.decode.with(f, decode)
 	fs.bad &^= 1 << f
 	fs.have |= 1 << f
-	fs.num &^= 1 << f
-}
-
-// setNumber records the last occurrence of f, a JSON number at
-// body[start:end], the value of a numeric field.
-func (fs *fields) setNumber(f field, start, end int) {
-	fs.set(f, start, end, false)
-	fs.num |= 1 << f
 }
 
 // setEmpty records the last occurrence of f, an empty value (JSON null, an
@@ -126,7 +117,6 @@ func (fs *fields) setEmpty(f field) {
 	fs.decode &^= 1 << f
 	fs.bad &^= 1 << f
 	fs.have &^= 1 << f
-	fs.num &^= 1 << f
 }
 
 // setBad records the last occurrence of f, a value of the wrong kind.
@@ -135,7 +125,6 @@ func (fs *fields) setBad(f field) {
 	fs.decode &^= 1 << f
 	fs.bad |= 1 << f
 	fs.have &^= 1 << f
-	fs.num &^= 1 << f
 }
 
 // finish returns the values of the fields in want, in a body of format f,
@@ -241,6 +230,16 @@ func (fs *fields) raw(fd field, f Format) []byte {
 	return []byte(b.String())
 }
 
+// isNumber reports whether the value of fd, before finish, in a JSON body,
+// is a number rather than a string: a string's span starts right after its
+// opening quote, in a body a scanner read as in the src values.fields
+// makes, which writes a quote before each value but a number. (It costs the
+// scanners nothing, where a mask of numbers cost JSON bodies 5%.)
+func (fs *fields) isNumber(fd field) bool {
+	sp := fs.span[fd]
+	return sp.end > sp.start && fs.src[sp.start-1] != '"'
+}
+
 // checked returns the value of fd, before finish, as a slice of src: one
 // of checkedFields in build, or any value that needs no decoding.
 func (fs *fields) checked(fd field) []byte {
@@ -265,12 +264,12 @@ func (v *values) set(f field, val string, bad, num bool) {
 }
 
 // fields returns v as fields, before finish: its values concatenated into
-// one src.
+// one src, each after a byte that tells a number from a string (isNumber).
 func (v *values) fields() (fields, error) {
 	var fs fields
 	n := 0
 	for _, s := range v.val {
-		n += len(s)
+		n += 1 + len(s)
 	}
 	if n > maxScanLen {
 		return fields{}, fmt.Errorf("%w: values longer than %d bytes", ErrMalformed, maxScanLen)
@@ -278,21 +277,28 @@ func (v *values) fields() (fields, error) {
 	src := make([]byte, 0, n)
 	for f, s := range v.val {
 		if s != "" {
+			mark := byte('"')
+			if v.num.has(field(f)) {
+				mark = ' '
+			}
+			src = append(src, mark)
 			start := len(src)
 			src = append(src, s...)
 			fs.set(field(f), start, len(src), false)
 		}
 	}
 	fs.bad = v.bad // an XML value may be bad and not empty
-	fs.num = v.num
 	fs.src = src
 	return fs, nil
 }
 
 // values finishes fs with every field and returns its values.
 func (fs *fields) values(f Format) values {
+	v := values{bad: fs.bad}
+	for fd := field(0); f == FormatJSON && fd < maxFields; fd++ {
+		v.num = v.num.with(fd, fs.isNumber(fd))
+	}
 	text := fs.finish(f, allFields)
-	v := values{bad: fs.bad, num: fs.num}
 	for fd := field(0); fd < maxFields; fd++ {
 		v.val[fd] = fs.val(text, fd)
 	}

@@ -31,8 +31,8 @@ func Parse(body []byte) (Message, error) {
 // row concatenate) or text with entities and character references;
 // whitespace between elements, comments, and a prolog before the root are
 // ignored; unknown elements are skipped whole, however deeply they nest.
-// Element names match WeChat's spelling exactly, and anything but whitespace
-// after the root element is ErrMalformed.
+// Element names match WeChat's spelling exactly; MsgId is decimal digits of
+// a uint64; anything but whitespace after the root element is ErrMalformed.
 func ParseXML(body []byte) (Message, error) {
 	return parseFormat(FormatXML, body)
 }
@@ -42,8 +42,9 @@ func ParseXML(body []byte) (Message, error) {
 //
 // Keys match WeChat's spelling exactly (case-sensitively); unknown keys are
 // skipped whatever their value; for a repeated key the last one wins; null
-// is the zero value. MsgId may be a number of any size or a string and is
-// kept as the exact text; CreateTime may be a number or a string holding one.
+// is the zero value. MsgId may be a number, decimal digits of a uint64, or a
+// string, any text without a control character, and is kept as the exact
+// text; CreateTime may be a number or a string holding one.
 // A known key holding the wrong JSON type, or anything but whitespace after
 // the object, is ErrMalformed.
 func ParseJSON(body []byte) (Message, error) {
@@ -205,7 +206,7 @@ func checkMsgID(fs *fields, f Format) error {
 	s := fs.checked(fMsgID)
 	switch {
 	case len(s) == 0:
-	case f == FormatJSON && !fs.num.has(fMsgID):
+	case f == FormatJSON && !fs.isNumber(fMsgID):
 		if hasControl(s) {
 			return fmt.Errorf("%w: MsgId holds a control character", ErrMalformed)
 		}

@@ -114,7 +114,7 @@ func scanJSON(b []byte, fs *fields) bool {
 			if k < len(b) && (b[k] == '.' || b[k]|0x20 == 'e') {
 				i, ok = scanJSONField(b, j, f, fs)
 			} else {
-				fs.setNumber(f, j, k)
+				fs.set(f, j, k, false)
 				i, ok = k, true
 			}
 		case known:
@@ -182,7 +182,7 @@ func scanJSONField(b []byte, i int, f field, fs *fields) (int, bool) {
 	case c == '-' || '0' <= c && c <= '9':
 		end, ok := scanJSONNumber(b, i)
 		if f.numeric() {
-			fs.setNumber(f, i, end)
+			fs.set(f, i, end, false)
 		} else {
 			fs.setBad(f)
 		}
