@@ -208,6 +208,18 @@ var edgeCases = map[Format][]string{
 		`{"MsgType":"text","CreateTime":"+5"}`,
 		`{"MsgType":"text","CreateTime":"-0"}`,
 		`{"MsgType":"text","MsgId":"\u0031"}`,
+		// MsgId as a string of text, kept as it is, and as a number and a
+		// string in turn: the last decides which rule holds.
+		`{"MsgType":"text","MsgId":"49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067"}`,
+		`{"MsgType":"text","MsgId":"a\u0001"}`,
+		"{\"MsgType\":\"text\",\"MsgId\":\"a\x7f\"}",
+		"{\"MsgType\":\"text\",\"MsgId\":\"a\u0085\u00a0\"}",
+		`{"MsgType":"text","MsgId":1.5,"MsgId":"1.5"}`,
+		`{"MsgType":"text","MsgId":"1.5","MsgId":1.5}`,
+		`{"MsgType":"text","MsgId":"x","MsgId":12}`,
+		`{"MsgType":"text","MsgId":12,"MsgId":null}`,
+		`{"MsgType":"voice","MsgId":"x y","CreateTime":"12"}`,
+		`{"MsgType":"image","MsgId":""}`,
 		// Escapes in the values build checks in place (checkedFields): the
 		// reference's job.
 		`{"MsgType":"te\u0078t","CreateTime":"1\u0030","Content":"x"}`,
