@@ -3,6 +3,9 @@ package csmsg
 import (
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -472,4 +475,36 @@ func TestKindsLongFieldName(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, back, "%v", f)
 	}
+}
+
+// TestKindsHaveEveryType fails for a message type of the package, an
+// exported struct that embeds Header (Unknown aside), without an entry in
+// the kinds table.
+func TestKindsHaveEveryType(t *testing.T) {
+	pkgs, err := parser.ParseDir(token.NewFileSet(), ".", func(fi os.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, 0)
+	require.NoError(t, err)
+	var types []string
+	for _, file := range pkgs["csmsg"].Files {
+		ast.Inspect(file, func(n ast.Node) bool {
+			spec, ok := n.(*ast.TypeSpec)
+			if !ok || !spec.Name.IsExported() || spec.Name.Name == "Unknown" {
+				return true
+			}
+			if st, ok := spec.Type.(*ast.StructType); ok {
+				for _, f := range st.Fields.List {
+					if id, ok := f.Type.(*ast.Ident); ok && len(f.Names) == 0 && id.Name == "Header" {
+						types = append(types, spec.Name.Name)
+					}
+				}
+			}
+			return true
+		})
+	}
+	var inTable []string
+	for _, k := range Kinds() {
+		inTable = append(inTable, k.GoType)
+	}
+	assert.ElementsMatch(t, types, inTable, "every message type has an entry in the kinds table")
 }
