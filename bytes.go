@@ -2,6 +2,7 @@ package csmsg
 
 import (
 	"encoding/binary"
+	"math"
 	"unicode/utf8"
 )
 
@@ -167,4 +168,68 @@ func parseDigits8(x uint64) uint64 {
 	x = (x & 0x0F0F0F0F0F0F0F0F) * (10<<8 + 1) >> 8
 	x = (x & 0x00FF00FF00FF00FF) * (100<<16 + 1) >> 16
 	return (x & 0x0000FFFF0000FFFF) * (10000<<32 + 1) >> 32
+}
+
+// load64 reads the little-endian word of b at i; the compiler makes it one
+// load.
+func load64[T string | []byte](b T, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// isNameStart and isNameByte accept the ASCII names the scanner handles: no
+// namespace prefix, nothing an XML parser would have to look at twice.
+func isNameStart(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_'
+}
+
+func isNameByte(c byte) bool {
+	return isNameStart(c) || '0' <= c && c <= '9' || c == '-' || c == '.'
+}
+
+// validMsgID reports whether s is decimal digits of a uint64.
+func validMsgID[T string | []byte](s T) bool {
+	if n := len(s); n >= 8 && n <= 19 {
+		// Up to 19 digits cannot overflow: the common case is two or
+		// three words of digits, which may overlap.
+		m := nonDigits(load64(s, 0)) | nonDigits(load64(s, n-8))
+		if n > 16 {
+			m |= nonDigits(load64(s, 8))
+		}
+		return m == 0
+	}
+	_, ok := parseDigits(s, math.MaxUint64)
+	return ok
+}
+
+// parseDigits reads s, one or more decimal digits and nothing else, as a
+// number no larger than max.
+func parseDigits[T string | []byte](s T, max uint64) (uint64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := uint64(s[i] - '0')
+		if d > 9 {
+			return 0, false
+		}
+		if i >= 18 && n > (max-d)/10 { // 18 digits cannot overflow
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// hasControl reports whether s, valid UTF-8, holds a control character:
+// U+0000 to U+001F, U+007F, or U+0080 to U+009F (C2 80 to C2 9F).
+func hasControl[T string | []byte](s T) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7F || c == 0xC2 && i+1 < len(s) && s[i+1] < 0xA0 {
+			return true
+		}
+	}
+	return false
 }

@@ -271,8 +271,9 @@ func (d *MemoryDedup) logger() *slog.Logger {
 
 // DedupKey returns the key that identifies msg across WeChat's retries, and
 // tells apart any two pushes that differ. A push with a MsgId, typed or
-// not, is its mini program, its sender and its MsgId (a MsgId alone has
-// been seen to collide across users): "msg|15:gh_97417a04a28d|28:o9Ag...|6054...",
+// not, is its mini program, its sender and its MsgId, its exact text
+// whether it came as a number or a string (a MsgId alone has been seen to
+// collide across users): "msg|15:gh_97417a04a28d|28:o9Ag...|6054...",
 // each name after its length. Any other push is its mini program,
 // its sender and a SHA-256 of the whole message: for an [Unknown] its Raw
 // body, for a typed one its JSON as [Marshal] writes it. WeChat resends the
@@ -311,12 +312,7 @@ func msgIDOf(msg Message) string {
 	if h == nil {
 		return ""
 	}
-	for i, f := range k.fields {
-		if f == fMsgID {
-			return *ptrs[i]
-		}
-	}
-	return ""
+	return k.msgIDOf(ptrs)
 }
 
 // msgRaw returns the body of an Unknown, or nil.

@@ -27,7 +27,9 @@
 //		fmt.Println(m.MsgType, m.Event)
 //	}
 //
-// The package example of Parse runs this on a real push.
+// The package example of Parse runs this on a real push. [Kinds] lists the
+// typed kinds, each with its MsgType, Event, wire fields and a sample, for
+// tools that must cover them all.
 //
 // A push of a kind this package has no type for (WeChat's debug_demo,
 // subscribe-message events, media-check results, ...) is not an error: it
@@ -41,7 +43,9 @@
 //
 //   - MsgId is a 64-bit integer that exceeds 2^53 in real traffic, so it is
 //     kept as the exact decimal text (Text.MsgID and the others), never
-//     passed through a float64. JSON pushes send it as a number or a string.
+//     passed through a float64. JSON pushes send it as a number or a
+//     string, and a string may hold other text (the cloud-function delivery
+//     sends "49d72d...877_1555684067"), kept exactly too.
 //   - CreateTime comes as a JSON number or a JSON string holding one.
 //   - XML values come as CDATA sections or text with entities, with newlines
 //     between elements; unknown elements, however nested, are skipped.

@@ -68,12 +68,12 @@ func (e *encoder) int(name string, v int64) {
 	e.number(name, strconv.FormatInt(v, 10))
 }
 
-// msgID writes MsgId: a bare number when it is a canonical decimal integer, a
-// string otherwise, nothing when empty.
+// msgID writes MsgId: a bare number when it is a canonical decimal integer
+// of a uint64, a string otherwise, nothing when empty.
 func (e *encoder) msgID(v string) {
 	switch {
 	case v == "":
-	case isCanonicalUint(v):
+	case isCanonicalUint(v) && validMsgID(v):
 		e.number(fieldNames[fMsgID], v)
 	default:
 		e.str(fieldNames[fMsgID], v)

@@ -1,6 +1,9 @@
 package csmsg
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors. Every error the package returns matches one of these with
 // [errors.Is]; the detail (which field, which syntax error) is wrapped beneath
@@ -72,3 +75,8 @@ var (
 // errInvalidUTF8 is the detail of an ErrMalformed body, in either format,
 // that is not valid UTF-8.
 var errInvalidUTF8 = errors.New("invalid UTF-8")
+
+// malformed wraps a decoder's error beneath ErrMalformed.
+func malformed(err error) error {
+	return fmt.Errorf("%w: %w", ErrMalformed, err)
+}

@@ -11,32 +11,48 @@ import (
 	"testing"
 )
 
-// addSeeds adds every body in testdata/ (and its marshal/ goldens) to f's corpus.
+// addSeeds adds seedBodies to f's corpus.
 func addSeeds(f *testing.F) {
+	for _, body := range seedBodies(f) {
+		f.Add(body)
+	}
+}
+
+// seedBodies are every body in testdata/ (and its marshal/ goldens), the
+// inline and bad cases, and the sample of every kind in the kinds table in
+// both formats.
+func seedBodies(tb testing.TB) [][]byte {
+	var bodies [][]byte
 	for _, pattern := range []string{"testdata/*.xml", "testdata/*.json", "testdata/marshal/*"} {
 		paths, err := filepath.Glob(pattern)
 		if err != nil {
-			f.Fatal(err)
+			tb.Fatal(err)
 		}
 		for _, path := range paths {
 			body, err := os.ReadFile(path)
 			if err != nil {
-				f.Fatal(err)
+				tb.Fatal(err)
 			}
-			f.Add(body)
+			bodies = append(bodies, body)
 		}
 	}
 	for _, tc := range inlineCases {
-		f.Add([]byte(tc.xml))
-		f.Add([]byte(tc.json))
+		bodies = append(bodies, []byte(tc.xml), []byte(tc.json))
 	}
 	for _, tc := range badCases {
-		f.Add([]byte(tc.body))
+		bodies = append(bodies, []byte(tc.body))
 	}
+	return append(bodies, kindSamples(tb)...)
 }
 
-// FuzzParse checks that no input panics, that every result is one of the
-// five message types or a sentinel error, that Parse agrees with the explicit
+// isTyped reports whether m is a message of a kind in the kinds table.
+func isTyped(m Message) bool {
+	k, _, _ := kindOfMessage(m)
+	return k != nil
+}
+
+// FuzzParse checks that no input panics, that every result is a message of
+// a kind in the kinds table or an Unknown, or a sentinel error, that Parse agrees with the explicit
 // parser of the sniffed format, and that whatever Marshal can write parses
 // back to the same value.
 func FuzzParse(f *testing.F) {
@@ -65,50 +81,54 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		switch m := m.(type) {
-		case *Text, *Image, *MiniProgramPage, *UserEnterTempSession:
-			checkRoundTrip(t, m)
-		case *Unknown:
-			if string(m.Raw) != string(body) || m.Format != format {
-				t.Fatalf("Unknown holds %v %.200q, not the body", m.Format, m.Raw)
+		if u, ok := m.(*Unknown); ok {
+			if string(u.Raw) != string(body) || u.Format != format {
+				t.Fatalf("Unknown holds %v %.200q, not the body", u.Format, u.Raw)
 			}
-			out, err := Marshal(m, m.Format)
+			out, err := Marshal(u, u.Format)
 			if err != nil || string(out) != string(body) {
 				t.Fatalf("Marshal(Unknown) = %.200q, %v", out, err)
 			}
-		default:
+		} else if isTyped(m) {
+			checkRoundTrip(t, m)
+		} else {
 			t.Fatalf("Parse returned a %T", m)
 		}
 	})
 }
 
-// FuzzMarshal builds typed messages from arbitrary strings and checks that
-// Marshal either refuses them with ErrInvalidMessage or writes a body that
-// parses back to the same value, in both formats.
+// FuzzMarshal builds typed messages of every kind in the kinds table from
+// arbitrary strings (fuzzMessage) and checks that Marshal either refuses
+// them with ErrInvalidMessage or writes a body that parses back to the same
+// value, in both formats.
 func FuzzMarshal(f *testing.F) {
 	f.Add(uint8(0), "gh_97417a04a28d", openID, int64(1714037059), zhText, bigID, "")
 	f.Add(uint8(1), "a]]>b", "\r\n", int64(-1), "]]]]>\r", "0123", "\uFFFE")
 	f.Add(uint8(2), "", "\x00", int64(0), "\"\\\t", "-5", "\xff")
 	f.Add(uint8(3), "<xml>", "&amp;", int64(1<<62), "]]", " 1 ", "{\"a\":1}")
 	f.Fuzz(func(t *testing.T, kind uint8, a, b string, n int64, c, d, e string) {
-		h := Header{ToUserName: a, FromUserName: b, CreateTime: n}
-		var m Message
-		switch kind % 4 {
-		case 0:
-			h.MsgType = MsgTypeText
-			m = &Text{Header: h, MsgID: d, Content: c}
-		case 1:
-			h.MsgType = MsgTypeImage
-			m = &Image{Header: h, MsgID: d, PicURL: c, MediaID: e}
-		case 2:
-			h.MsgType = MsgTypeMiniProgramPage
-			m = &MiniProgramPage{Header: h, MsgID: d, Title: c, AppID: e, PagePath: a, ThumbURL: b, ThumbMediaID: c + e}
-		case 3:
-			h.MsgType = MsgTypeEvent
-			m = &UserEnterTempSession{Header: h, Event: EventUserEnterTempSession, SessionFrom: c}
-		}
-		checkRoundTrip(t, m)
+		checkRoundTrip(t, fuzzMessage(kind, a, b, n, c, d, e))
 	})
+}
+
+// fuzzMessage builds a message of the kind at kind (modulo the number of
+// kinds) in Kinds: header a, b and n; MsgId d; its other fields, in order,
+// c, e, a, b, c+e, e+c, a+b and b+a; Event the kind's.
+func fuzzMessage(kind uint8, a, b string, n int64, c, d, e string) Message {
+	ks := Kinds()
+	k := ks[int(kind)%len(ks)]
+	pool := []string{c, e, a, b, c + e, e + c, a + b, b + a}
+	values := make([]string, len(k.Fields))
+	for i, name := range k.Fields {
+		switch name {
+		case "MsgId":
+			values[i] = d
+		case "Event": // New sets the kind's
+		default:
+			values[i], pool = pool[0], pool[1:]
+		}
+	}
+	return k.New(Header{ToUserName: a, FromUserName: b, CreateTime: n}, values...)
 }
 
 // checkRoundTrip marshals m in both formats and checks that each body that
@@ -182,6 +202,9 @@ func FuzzReceiverParse(f *testing.F) {
 	}
 	f.Add(vecSafeQuery, []byte(vecSafeBody))
 	f.Add(vecPlainQuery, []byte(vecPlainBody))
+	for _, body := range kindSamples(f) {
+		f.Add("", body)
+	}
 	plain := newReceiver(f, false, fixtureTime, nil)
 	keyed := newReceiver(f, true, fixtureTime, nil)
 	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
@@ -223,11 +246,25 @@ func checkResult(t *testing.T, m Message, err error) {
 		}
 		return
 	}
-	switch m.(type) {
-	case *Text, *Image, *MiniProgramPage, *UserEnterTempSession, *Unknown:
-	default:
+	if _, ok := m.(*Unknown); !ok && !isTyped(m) {
 		t.Fatalf("result is a %T", m)
 	}
+}
+
+// kindSamples are the sample of every kind in the kinds table, in both
+// formats.
+func kindSamples(tb testing.TB) [][]byte {
+	var bodies [][]byte
+	for _, k := range Kinds() {
+		for _, f := range []Format{FormatXML, FormatJSON} {
+			body, err := Marshal(k.Sample, f)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			bodies = append(bodies, body)
+		}
+	}
+	return bodies
 }
 
 // short formats a message for a failure report, cut to a readable length.

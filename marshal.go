@@ -7,14 +7,16 @@ import (
 
 // Marshal writes m as WeChat would push it in format f: XML with root <xml>
 // and CDATA strings, or JSON with WeChat's key names. MsgId is written as a
-// bare number when it is a canonical decimal integer and as a string
-// otherwise; an empty MsgID is left out. For *[Unknown], Marshal returns a
-// copy of Raw, which must be in format f.
+// bare number when it is decimal digits of a uint64 without a leading zero,
+// and as a string otherwise (in JSON, any text: see [Text].MsgID); an empty
+// MsgID is left out. For *[Unknown], Marshal returns a copy of Raw, which
+// must be in format f.
 //
 // [Parse] of the result returns a value equal to m. A message Marshal cannot
 // write faithfully is [ErrInvalidMessage]: a nil message, a MsgType (or
-// Event) that does not match m's type, a negative CreateTime, a MsgID that
-// is not decimal digits of a uint64, or a string the format cannot carry
+// Event) that does not match m's type, a negative CreateTime, a MsgID with
+// a control character or, for XML, one that is not decimal digits of a
+// uint64, or a string the format cannot carry
 // (invalid UTF-8; for XML also control characters other than tab, newline
 // and carriage return, and U+FFFE and U+FFFF). A format other than FormatXML
 // and FormatJSON is [ErrUnknownFormat].
@@ -51,8 +53,12 @@ func Marshal(m Message, f Format) ([]byte, error) {
 			}
 			e.str(fieldNames[fd], v)
 		case fMsgID:
-			if v != "" && !validMsgID(v) {
-				return nil, fmt.Errorf("%w: MsgID is not decimal digits of a uint64", ErrInvalidMessage)
+			switch {
+			case v == "":
+			case hasControl(v):
+				return nil, fmt.Errorf("%w: MsgID holds a control character", ErrInvalidMessage)
+			case f == FormatXML && !validMsgID(v):
+				return nil, fmt.Errorf("%w: MsgID is not decimal digits of a uint64, as XML needs", ErrInvalidMessage)
 			}
 			e.msgID(v)
 		default:

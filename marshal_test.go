@@ -25,6 +25,10 @@ func TestMarshalGolden(t *testing.T) {
 		for _, f := range []Format{FormatXML, FormatJSON} {
 			t.Run(tc.name+"/"+f.String(), func(t *testing.T) {
 				out, err := Marshal(tc.want, f)
+				if f == FormatXML && jsonOnly[tc.name] {
+					require.ErrorIs(t, err, ErrInvalidMessage, "XML cannot carry it")
+					return
+				}
 				require.NoError(t, err)
 
 				back, err := Parse(out)
@@ -42,7 +46,7 @@ func TestMarshalGolden(t *testing.T) {
 			})
 		}
 	}
-	for _, name := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession", "user_enter_tempsession_json_from"} {
+	for _, name := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession", "user_enter_tempsession_json_from", "text_cloud"} {
 		t.Run("same as testdata/"+name+".json", func(t *testing.T) {
 			body, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 			require.NoError(t, err)
@@ -54,6 +58,9 @@ func TestMarshalGolden(t *testing.T) {
 		})
 	}
 }
+
+// jsonOnly are the golden cases XML cannot carry: a MsgId of text.
+var jsonOnly = map[string]bool{"text_cloud.json": true}
 
 func TestMarshalEncoding(t *testing.T) {
 	cases := []struct {
@@ -78,6 +85,24 @@ func TestMarshalEncoding(t *testing.T) {
 			m:    &Image{Header: Header{MsgType: "image"}, MsgID: "0123"},
 			xml:  "<xml><ToUserName></ToUserName><FromUserName></FromUserName><CreateTime>0</CreateTime><MsgType><![CDATA[image]]></MsgType><PicUrl></PicUrl><MediaId></MediaId><MsgId><![CDATA[0123]]></MsgId></xml>",
 			json: `{"ToUserName":"","FromUserName":"","CreateTime":0,"MsgType":"image","PicUrl":"","MediaId":"","MsgId":"0123"}`,
+		},
+		{
+			name: "MsgID of text is a JSON string, which XML cannot carry",
+			m:    &Text{Header: Header{MsgType: "text"}, MsgID: "49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067"},
+			xml:  "",
+			json: `{"ToUserName":"","FromUserName":"","CreateTime":0,"MsgType":"text","Content":"","MsgId":"49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067"}`,
+		},
+		{
+			name: "MsgID of digits past 64 bits is a JSON string",
+			m:    &Text{Header: Header{MsgType: "text"}, MsgID: "18446744073709551616"},
+			xml:  "",
+			json: `{"ToUserName":"","FromUserName":"","CreateTime":0,"MsgType":"text","Content":"","MsgId":"18446744073709551616"}`,
+		},
+		{
+			name: "MsgID of 2^64-1 is a number",
+			m:    &Text{Header: Header{MsgType: "text"}, MsgID: "18446744073709551615"},
+			xml:  "<xml><ToUserName></ToUserName><FromUserName></FromUserName><CreateTime>0</CreateTime><MsgType><![CDATA[text]]></MsgType><Content></Content><MsgId>18446744073709551615</MsgId></xml>",
+			json: `{"ToUserName":"","FromUserName":"","CreateTime":0,"MsgType":"text","Content":"","MsgId":18446744073709551615}`,
 		},
 		{
 			name: "empty MsgID is left out",
@@ -143,7 +168,10 @@ func TestMarshalErrors(t *testing.T) {
 		{"control character in XML", &Text{Header: Header{MsgType: "text"}, Content: "\x01"}, FormatXML, ErrInvalidMessage},
 		{"U+FFFE in XML", &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, Title: "\uFFFE"}, FormatXML, ErrInvalidMessage},
 		{"control character in a non-canonical XML MsgId", &Text{Header: Header{MsgType: "text"}, MsgID: "\x02"}, FormatXML, ErrInvalidMessage},
-		{"MsgID not digits", &Image{Header: Header{MsgType: "image"}, MsgID: "-5"}, FormatJSON, ErrInvalidMessage},
+		{"MsgID not digits", &Image{Header: Header{MsgType: "image"}, MsgID: "-5"}, FormatXML, ErrInvalidMessage},
+		{"MsgID with a control character", &Image{Header: Header{MsgType: "image"}, MsgID: "5\x01"}, FormatJSON, ErrInvalidMessage},
+		{"MsgID with DEL", &Text{Header: Header{MsgType: "text"}, MsgID: "5\x7f"}, FormatJSON, ErrInvalidMessage},
+		{"MsgID with a C1 control character", &Text{Header: Header{MsgType: "text"}, MsgID: "5\u0085"}, FormatJSON, ErrInvalidMessage},
 		{"MsgID past 64 bits", &Text{Header: Header{MsgType: "text"}, MsgID: "18446744073709551616"}, FormatXML, ErrInvalidMessage},
 		{"negative CreateTime", &Text{Header: Header{MsgType: "text", CreateTime: -1}}, FormatJSON, ErrInvalidMessage},
 		{"Unknown with no Raw", &Unknown{Header: Header{MsgType: "x"}, Format: FormatJSON}, FormatJSON, ErrInvalidMessage},

@@ -14,9 +14,10 @@ const (
 )
 
 // Message is one customer-service push, as returned by [Parse]. Its dynamic
-// type is one of *[Text], *[Image], *[MiniProgramPage],
-// *[UserEnterTempSession] or *[Unknown]; use a type switch to tell them apart.
-// Every one implements Message through its embedded [Header].
+// type is the type of one of the typed kinds [Kinds] lists (*[Text],
+// *[Image], *[MiniProgramPage], *[UserEnterTempSession]) or *[Unknown]; use a
+// type switch to tell them apart. Every one implements Message through its
+// embedded [Header].
 type Message interface {
 	// MsgHeader returns the fields every push carries.
 	MsgHeader() *Header
@@ -47,8 +48,12 @@ func (h *Header) Time() time.Time { return time.Unix(h.CreateTime, 0) }
 // (MsgType "text").
 type Text struct {
 	Header
-	// MsgID is the message id (MsgId), a 64-bit integer kept as the exact
-	// decimal text WeChat sent, since real ids exceed what a float64 holds.
+	// MsgID is the message id (MsgId), kept as the exact text WeChat sent:
+	// as a JSON number or in XML, the decimal digits of a 64-bit integer
+	// (real ids exceed what a float64 holds); as a JSON string, any text
+	// without a control character (WeChat's cloud-function pushes send
+	// "49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067"). "" when
+	// absent.
 	MsgID string
 	// Content is the text of the message.
 	Content string
@@ -58,7 +63,8 @@ type Text struct {
 // (MsgType "image").
 type Image struct {
 	Header
-	// MsgID is the message id (MsgId), kept as the exact decimal text.
+	// MsgID is the message id (MsgId), kept as the exact text: see
+	// [Text].MsgID.
 	MsgID string
 	// PicURL is the image link WeChat generated (PicUrl).
 	PicURL string
@@ -71,7 +77,8 @@ type Image struct {
 // customer-service chat (MsgType "miniprogrampage").
 type MiniProgramPage struct {
 	Header
-	// MsgID is the message id (MsgId), kept as the exact decimal text.
+	// MsgID is the message id (MsgId), kept as the exact text: see
+	// [Text].MsgID.
 	MsgID string
 	// Title is the card's title.
 	Title string
@@ -92,7 +99,7 @@ type MiniProgramPage struct {
 type Unknown struct {
 	Header
 	// MsgID is the MsgId field, if the push has one (a voice or video
-	// message, say), kept as the exact decimal text.
+	// message, say), kept as the exact text: see [Text].MsgID.
 	MsgID string
 	// Event is the Event field, if the push has one ("debug_demo", ...).
 	Event string

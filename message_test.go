@@ -55,6 +55,10 @@ var goldenCases = []struct {
 		SessionFrom: "商品详情页|goods_id=10086"}},
 	{"user_enter_tempsession_json_from", &UserEnterTempSession{Header: hdr(ghID, openID, 1714037001, "event"), Event: "user_enter_tempsession",
 		SessionFrom: `{"page":"order","orderId":"20240425001"}`}},
+	// WeChat's cloud-function delivery, whose MsgId is a JSON string of
+	// text (its documentation's own value).
+	{"text_cloud.json", &Text{Header: hdr(ghID, "oVneZ57wJnV-ObtCiGv26PRrOz2g", 1555684067, "text"),
+		MsgID: "49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067", Content: "欢迎使用云开发"}},
 	{"text_quirks", &Text{Header: hdr(ghID, openID, 1714037059, "text"), MsgID: bigID, Content: "line one\nline \"two\" 你好 😀"}},
 	{"compatible_text", &Text{Header: hdr(ghID, openID, 1714037059, "text"), MsgID: bigID, Content: zhText}},
 
@@ -162,6 +166,27 @@ var inlineCases = []struct {
 		xml:  `<xml><MsgType>text</MsgType><MsgId>007</MsgId></xml>`,
 		json: `{"MsgType":"text","MsgId":"007"}`,
 		want: &Text{Header: Header{MsgType: "text"}, MsgID: "007"},
+	},
+	{
+		name: "a JSON string MsgId is any text, kept exactly; as a number or in XML it is digits",
+		xml:  `<xml><MsgType>miniprogrampage</MsgType><MsgId>0012</MsgId></xml>`,
+		json: `{"MsgType":"miniprogrampage","MsgId":"0012"}`,
+		want: &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, MsgID: "0012"},
+	},
+	{
+		name: "a JSON string MsgId of text, escapes decoded",
+		json: `{"MsgType":"miniprogrampage","MsgId":"12a","MsgId":"49d7_1555684067 \u00e9-\/+1.5e3"}`,
+		want: &MiniProgramPage{Header: Header{MsgType: "miniprogrampage"}, MsgID: "49d7_1555684067 é-/+1.5e3"},
+	},
+	{
+		name: "a JSON string MsgId past 64 bits",
+		json: `{"MsgType":"text","MsgId":"18446744073709551616"}`,
+		want: &Text{Header: Header{MsgType: "text"}, MsgID: "18446744073709551616"},
+	},
+	{
+		name: "an unknown kind keeps a text MsgId",
+		json: `{"MsgType":"voice","MsgId":"-3"}`,
+		want: &Unknown{Header: Header{MsgType: "voice"}, MsgID: "-3"},
 	},
 	{
 		name: "an unknown kind keeps its MsgId",
@@ -379,7 +404,11 @@ var badCases = []struct {
 	{"JSON MsgId fraction", `{"MsgType":"text","MsgId":-1.5e-7}`, FormatJSON, ErrMalformed, nil},
 	{"JSON MsgId past 64 bits", `{"MsgType":"text","MsgId":18446744073709551616}`, FormatJSON, ErrMalformed, nil},
 	{"JSON MsgId a megabyte of digits", `{"MsgType":"text","MsgId":` + strings.Repeat("9", 1<<20) + `}`, FormatJSON, ErrMalformed, nil},
-	{"JSON MsgId string not a number", `{"MsgType":"miniprogrampage","MsgId":"12a"}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId string with a control character", `{"MsgType":"miniprogrampage","MsgId":"12\u0001a"}`, FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId string with DEL", "{\"MsgType\":\"text\",\"MsgId\":\"1\x7f\"}", FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId string with a C1 control character", "{\"MsgType\":\"text\",\"MsgId\":\"1\u0085\"}", FormatJSON, ErrMalformed, nil},
+	{"JSON MsgId string with a newline of an unknown kind", `{"MsgType":"voice","MsgId":"a\nb"}`, FormatJSON, ErrMalformed, nil},
+	{"XML MsgId text", `<xml><MsgType>text</MsgType><MsgId>49d72d67b16d_1555684067</MsgId></xml>`, FormatXML, ErrMalformed, nil},
 	{"JSON MsgId of an unknown kind", `{"MsgType":"video","MsgId":-3}`, FormatJSON, ErrMalformed, nil},
 	{"JSON MsgId of an unknown kind, wrong type", `{"MsgType":"video","MsgId":[1]}`, FormatJSON, ErrMalformed, nil},
 }

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"strings"
+	"math/bits"
 )
 
 // Parse decodes the body of a customer-service push, XML or JSON, into a
@@ -22,6 +22,33 @@ func Parse(body []byte) (Message, error) {
 		return nil, err
 	}
 	return parseFormat(f, body)
+}
+
+// ParseXML decodes an XML push. It is [Parse] without the sniffing: a body
+// that is not XML is [ErrMalformed].
+//
+// The root element must be <xml>. Values may be CDATA sections (several in a
+// row concatenate) or text with entities and character references;
+// whitespace between elements, comments, and a prolog before the root are
+// ignored; unknown elements are skipped whole, however deeply they nest.
+// Element names match WeChat's spelling exactly; MsgId is decimal digits of
+// a uint64; anything but whitespace after the root element is ErrMalformed.
+func ParseXML(body []byte) (Message, error) {
+	return parseFormat(FormatXML, body)
+}
+
+// ParseJSON decodes a JSON push. It is [Parse] without the sniffing: a body
+// that is not a JSON object is [ErrMalformed].
+//
+// Keys match WeChat's spelling exactly (case-sensitively); unknown keys are
+// skipped whatever their value; for a repeated key the last one wins; null
+// is the zero value. MsgId may be a number, decimal digits of a uint64, or a
+// string, any text without a control character, and is kept as the exact
+// text; CreateTime may be a number or a string holding one.
+// A known key holding the wrong JSON type, or anything but whitespace after
+// the object, is ErrMalformed.
+func ParseJSON(body []byte) (Message, error) {
+	return parseFormat(FormatJSON, body)
 }
 
 // sniff tells the format of body from its first significant byte.
@@ -77,167 +104,12 @@ func scan(f Format, fs *fields) bool {
 	return scanJSON(fs.src, fs)
 }
 
-// maxScanDepth is how deeply the scanners follow nested unknown values
-// before they hand the body to the reference decoder.
-const maxScanDepth = 32
-
 // decodeReference runs the reference decoder of format f.
 func decodeReference(f Format, body []byte) (values, error) {
 	if f == FormatXML {
 		return decodeXML(body)
 	}
 	return decodeJSON(body)
-}
-
-// kinds is the table of typed message kinds: for each, its Go type, the
-// MsgType (and Event) WeChat sends it with, and its fields beside the
-// header, each with its wire name, in the order WeChat writes them. The
-// scanners, the reference decoders, build, Marshal and DedupKey all derive
-// from it. Adding a kind is: its struct, one entry here, testdata.
-var kinds = []kind{
-	kindOf(MsgTypeText, "",
-		wireNames{"Content", "MsgId"},
-		func(m *Text) fieldPtrs { return fieldPtrs{&m.Content, &m.MsgID} },
-		func(h Header, v kindValues) Message { return &Text{Header: h, Content: v[0], MsgID: v[1]} }),
-	kindOf(MsgTypeImage, "",
-		wireNames{"PicUrl", "MediaId", "MsgId"},
-		func(m *Image) fieldPtrs { return fieldPtrs{&m.PicURL, &m.MediaID, &m.MsgID} },
-		func(h Header, v kindValues) Message {
-			return &Image{Header: h, PicURL: v[0], MediaID: v[1], MsgID: v[2]}
-		}),
-	kindOf(MsgTypeMiniProgramPage, "",
-		wireNames{"MsgId", "Title", "AppId", "PagePath", "ThumbUrl", "ThumbMediaId"},
-		func(m *MiniProgramPage) fieldPtrs {
-			return fieldPtrs{&m.MsgID, &m.Title, &m.AppID, &m.PagePath, &m.ThumbURL, &m.ThumbMediaID}
-		},
-		func(h Header, v kindValues) Message {
-			return &MiniProgramPage{Header: h, MsgID: v[0], Title: v[1], AppID: v[2], PagePath: v[3], ThumbURL: v[4], ThumbMediaID: v[5]}
-		}),
-	kindOf(MsgTypeEvent, EventUserEnterTempSession,
-		wireNames{"Event", "SessionFrom"},
-		func(m *UserEnterTempSession) fieldPtrs { return fieldPtrs{&m.Event, &m.SessionFrom} },
-		func(h Header, v kindValues) Message {
-			return &UserEnterTempSession{Header: h, Event: v[0], SessionFrom: v[1]}
-		}),
-}
-
-// kind is one entry of the kinds table. Its fields past the first three are
-// derived by kindOf.
-type kind struct {
-	goType  string // the Go type's name: "Text"
-	msgType string // MsgType
-	event   string // Event, for a kind of MsgType "event"; "" otherwise
-
-	byEvent bool      // MsgType is "event": Event tells the kind
-	fields  []field   // the kind's own fields, in wire order
-	mask    fieldMask // the same, as a set
-	// make returns a new message of this kind with header h and, in the
-	// order of fields, the values v.
-	make func(h Header, v kindValues) Message
-	// bind returns m's header and fields when m is of this kind (ok), with
-	// h nil for a nil pointer.
-	bind func(m Message) (h *Header, fs fieldPtrs, ok bool)
-}
-
-// maxKindFields bounds the fields of one kind beside the header.
-const maxKindFields = 8
-
-// wireNames are the wire names of a kind's fields beside the header, in
-// the order WeChat writes them; fieldPtrs are the Go fields that hold their
-// values, in the same order.
-type (
-	wireNames  [maxKindFields]string
-	kindValues [maxKindFields]string
-	fieldPtrs  [maxKindFields]*string
-)
-
-// kindOf makes the kinds entry of the Go type T, which embeds Header and
-// whose fields beside the header fieldsOf lists.
-func kindOf[T any, P interface {
-	*T
-	Message
-}](msgType, event string, names wireNames, fieldsOf func(P) fieldPtrs, make func(Header, kindValues) Message) kind {
-	k := kind{
-		goType:  strings.TrimPrefix(fmt.Sprintf("%T", P(nil)), "*csmsg."),
-		msgType: msgType,
-		event:   event,
-		byEvent: msgType == MsgTypeEvent,
-		bind: func(m Message) (*Header, fieldPtrs, bool) {
-			p, ok := m.(P)
-			if !ok || p == nil {
-				return nil, fieldPtrs{}, ok
-			}
-			return p.MsgHeader(), fieldsOf(p), true
-		},
-	}
-	for _, name := range names {
-		if name != "" {
-			f := registerField(name)
-			k.fields = append(k.fields, f)
-			k.mask = k.mask.with(f, true)
-		}
-	}
-	k.make = make
-	return k
-}
-
-// kindFor returns the kind of a push with this MsgType and Event, or nil
-// for a kind without a type.
-func kindFor[T string | []byte](msgType, event T) *kind {
-	if len(msgType) == 0 {
-		return nil
-	}
-	for i := int(kindFrom[msgType[0]]); i < len(kinds); i++ {
-		k := &kinds[i]
-		if sameString(k.msgType, msgType) && (!k.byEvent || sameString(k.event, event)) {
-			return k
-		}
-	}
-	return nil
-}
-
-// kindFrom gives, for each byte, the index in kinds of the first kind whose
-// MsgType starts with it (len(kinds) for none), where kindFor starts
-// looking.
-var kindFrom = func() (t [256]uint8) {
-	for c := range t {
-		t[c] = uint8(len(kinds))
-	}
-	for i := len(kinds) - 1; i >= 0; i-- {
-		t[kinds[i].msgType[0]] = uint8(i)
-	}
-	return t
-}()
-
-// sameString is a == b, with the length and the first byte compared
-// first: most strings kindFor compares differ there, and the full compare
-// is a call.
-func sameString[T string | []byte](a string, b T) bool {
-	return len(a) == len(b) && (len(a) == 0 || a[0] == b[0]) && a == string(b)
-}
-
-// kindOfMessage returns the kind of m's type and m's header and fields, or
-// a nil kind for a type not in the table. h is nil for a nil pointer.
-func kindOfMessage(m Message) (k *kind, h *Header, fs fieldPtrs) {
-	for i := range kinds {
-		if h, fs, ok := kinds[i].bind(m); ok {
-			return &kinds[i], h, fs
-		}
-	}
-	return nil, nil, fieldPtrs{}
-}
-
-// headerOf returns msg's header, or nil for a nil message, typed or not,
-// and for a type of another package.
-func headerOf(msg Message) *Header {
-	if u, ok := msg.(*Unknown); ok {
-		if u == nil {
-			return nil
-		}
-		return &u.Header
-	}
-	_, h, _ := kindOfMessage(msg)
-	return h
 }
 
 // checkedFields are the fields build reads in place, before finish. A body
@@ -270,8 +142,8 @@ func build(fs *fields, f Format, body []byte) (Message, error) {
 		return nil, err
 	}
 	k := kindFor(msgType, fs.checked(fEvent))
-	if k == nil || k.mask.has(fMsgID) {
-		if err := checkMsgID(fs); err != nil {
+	if k == nil || k.msgID >= 0 {
+		if err := checkMsgID(fs, f); err != nil {
 			return nil, err
 		}
 	}
@@ -322,55 +194,37 @@ func parseCreateTime[T string | []byte](s T) (int64, error) {
 	return int64(n), nil
 }
 
-// checkMsgID checks MsgId, before finish: absent, or decimal digits (no
-// sign, fraction or exponent) of a uint64, whether a JSON number or a
-// string.
-func checkMsgID(fs *fields) error {
+// checkMsgID checks MsgId, before finish: absent (or empty), or, as a
+// JSON string, any text without a control character, kept exactly
+// (WeChat's cloud-function pushes send "49d72d...5_1555684067"), or, as a
+// JSON number or in XML, decimal digits (no sign, fraction or exponent) of
+// a uint64.
+func checkMsgID(fs *fields, f Format) error {
 	if err := fs.check(1 << fMsgID); err != nil {
 		return err
 	}
-	if s := fs.checked(fMsgID); len(s) != 0 && !validMsgID(s) {
+	s := fs.checked(fMsgID)
+	switch {
+	case len(s) == 0:
+	case f == FormatJSON && !fs.isNumber(fMsgID):
+		if hasControl(s) {
+			return fmt.Errorf("%w: MsgId holds a control character", ErrMalformed)
+		}
+	case !validMsgID(s):
 		return fmt.Errorf("%w: MsgId is not decimal digits of a uint64", ErrMalformed)
 	}
 	return nil
 }
 
-// validMsgID reports whether s is decimal digits of a uint64.
-func validMsgID[T string | []byte](s T) bool {
-	if n := len(s); n >= 8 && n <= 19 {
-		// Up to 19 digits cannot overflow: the common case is two or
-		// three words of digits, which may overlap.
-		m := nonDigits(load64(s, 0)) | nonDigits(load64(s, n-8))
-		if n > 16 {
-			m |= nonDigits(load64(s, 8))
-		}
-		return m == 0
+// check returns ErrMalformed if any field of mask held a wrong value.
+func (fs *fields) check(mask fieldMask) error {
+	if m := fs.bad & mask; m != 0 {
+		return badField(field(bits.TrailingZeros32(uint32(m))))
 	}
-	_, ok := parseDigits(s, math.MaxUint64)
-	return ok
+	return nil
 }
 
-// parseDigits reads s, one or more decimal digits and nothing else, as a
-// number no larger than max.
-func parseDigits[T string | []byte](s T, max uint64) (uint64, bool) {
-	if len(s) == 0 {
-		return 0, false
-	}
-	var n uint64
-	for i := 0; i < len(s); i++ {
-		d := uint64(s[i] - '0')
-		if d > 9 {
-			return 0, false
-		}
-		if i >= 18 && n > (max-d)/10 { // 18 digits cannot overflow
-			return 0, false
-		}
-		n = n*10 + d
-	}
-	return n, true
-}
-
-// malformed wraps a decoder's error beneath ErrMalformed.
-func malformed(err error) error {
-	return fmt.Errorf("%w: %w", ErrMalformed, err)
+// badField is the error for a field holding the wrong kind of value.
+func badField(f field) error {
+	return fmt.Errorf("%w: %s does not hold a text value", ErrMalformed, fieldNames[f])
 }

@@ -1,25 +1,9 @@
 package csmsg
 
 import (
-	"encoding/binary"
 	"math/bits"
-	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 )
-
-// ParseJSON decodes a JSON push. It is [Parse] without the sniffing: a body
-// that is not a JSON object is [ErrMalformed].
-//
-// Keys match WeChat's spelling exactly (case-sensitively); unknown keys are
-// skipped whatever their value; for a repeated key the last one wins; null
-// is the zero value. MsgId may be a number of any size or a string and is
-// kept as the exact text; CreateTime may be a number or a string holding one.
-// A known key holding the wrong JSON type, or anything but whitespace after
-// the object, is ErrMalformed.
-func ParseJSON(body []byte) (Message, error) {
-	return parseFormat(FormatJSON, body)
-}
 
 // scanJSON is the JSON scanner (see fields): it fills fs from body, or
 // reports false for anything it does not fully understand (a key with an
@@ -54,12 +38,12 @@ func scanJSON(b []byte, fs *fields) bool {
 				f, known, j = next, true, i+2+p.n
 			} else if m := jsonStop(lo); m != 0 {
 				if n := bits.TrailingZeros64(m) >> 3; b[i+1+n] == '"' {
-					f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+					f, known = fieldIndex.lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
 					j = i + 2 + n
 				}
 			} else if m := jsonStop(hi); m != 0 {
 				if n := bits.TrailingZeros64(m) >> 3; b[i+9+n] == '"' {
-					f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+					f, known = fieldIndex.lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
 					j = i + 10 + n
 				}
 			}
@@ -179,7 +163,7 @@ func scanJSONKey(b []byte, i int) (f field, known bool, end int) {
 	if j >= len(b) || b[j] != '"' {
 		return 0, false, 0
 	}
-	f, known = lookupField(b[i+1 : j])
+	f, known = lookupField(&fieldIndex, b[i+1:j])
 	return f, known, j + 1
 }
 
@@ -464,12 +448,8 @@ func scanJSONStringFrom(b []byte, j int) (end int, escaped, ok bool) {
 	}
 }
 
-// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside,
-// and jsonUnescape gives the byte each stands for.
-var (
-	jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
-	jsonUnescape    = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-)
+// jsonShortEscape marks the bytes that may follow a backslash, 'u' aside.
+var jsonShortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
 
 // jsonEscapeLen returns the length of the valid escape at b[j:], or 0.
 func jsonEscapeLen(b []byte, j int) int {
@@ -485,128 +465,4 @@ func jsonEscapeLen(b []byte, j int) int {
 		}
 	}
 	return 0
-}
-
-// decodeJSONString writes the value of a checked string's raw content,
-// escapes decoded as encoding/json decodes them (a lone surrogate becomes
-// U+FFFD). It decodes into a small buffer on the stack, copying a word at a
-// time up to each escape, and writes the buffer out when it is full, so
-// that the short runs between escapes cost no call each.
-func decodeJSONString(w *strings.Builder, raw []byte) {
-	var buf [128]byte
-	n := 0
-	for i := 0; i < len(raw); {
-		if n > len(buf)-8 {
-			w.Write(buf[:n])
-			n = 0
-		}
-		if i+8 <= len(raw) {
-			x := load64(raw, i)
-			binary.LittleEndian.PutUint64(buf[n:], x)
-			m := hasByte(x, '\\')
-			if m == 0 {
-				n, i = n+8, i+8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3 // the bytes after it are overwritten
-			n, i = n+k, i+k
-		} else {
-			for ; i < len(raw) && raw[i] != '\\'; i++ {
-				buf[n] = raw[i]
-				n++
-			}
-			if i == len(raw) {
-				break
-			}
-		}
-		// An escape at raw[i].
-		if n > len(buf)-utf8.UTFMax {
-			w.Write(buf[:n])
-			n = 0
-		}
-		if e := raw[i+1]; e != 'u' {
-			buf[n] = jsonUnescape[e]
-			n++
-			i += 2
-			continue
-		}
-		var r rune
-		r, i = unescapeU(raw, i)
-		n += utf8.EncodeRune(buf[n:], r)
-	}
-	w.Write(buf[:n])
-}
-
-// unescapeU decodes the checked \uXXXX escape at raw[i:], with the escape
-// after it when the two are a surrogate pair, as encoding/json does (a lone
-// surrogate is U+FFFD), and returns where the escapes end.
-func unescapeU(raw []byte, i int) (rune, int) {
-	r := hex4(raw, i+2)
-	i += 6
-	if utf16.IsSurrogate(r) {
-		r2 := rune(-1)
-		if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-			r2 = hex4(raw, i+2)
-		}
-		if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-			return dec, i + 6
-		}
-		return utf8.RuneError, i
-	}
-	return r, i
-}
-
-// decodeJSONInto is decodeJSONString into dst, which must be at least as
-// long as raw, and returns the length of the value. It copies a word at a
-// time up to each escape, the bytes after an escape overwritten.
-func decodeJSONInto(dst, raw []byte) int {
-	n := 0
-	for i := 0; i < len(raw); {
-		if i+8 <= len(raw) {
-			x := load64(raw, i)
-			binary.LittleEndian.PutUint64(dst[n:], x) // n <= i: dst has room
-			m := hasByte(x, '\\')
-			if m == 0 {
-				n, i = n+8, i+8
-				continue
-			}
-			k := bits.TrailingZeros64(m) >> 3
-			n, i = n+k, i+k
-		} else {
-			for ; i < len(raw) && raw[i] != '\\'; i++ {
-				dst[n] = raw[i]
-				n++
-			}
-			if i == len(raw) {
-				break
-			}
-		}
-		// An escape at raw[i].
-		if e := raw[i+1]; e != 'u' {
-			dst[n] = jsonUnescape[e]
-			n++
-			i += 2
-			continue
-		}
-		var r rune
-		r, i = unescapeU(raw, i)
-		n += utf8.EncodeRune(dst[n:], r) // n+6 <= i: room for any rune
-	}
-	return n
-}
-
-// hex4 reads four hex digits at b[i:], or returns -1.
-func hex4(b []byte, i int) rune {
-	if len(b)-i < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		d := digitValue(c)
-		if d >= 16 {
-			return -1
-		}
-		r = r<<4 | rune(d)
-	}
-	return r
 }

@@ -2,7 +2,6 @@ package csmsg
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -209,6 +208,18 @@ var edgeCases = map[Format][]string{
 		`{"MsgType":"text","CreateTime":"+5"}`,
 		`{"MsgType":"text","CreateTime":"-0"}`,
 		`{"MsgType":"text","MsgId":"\u0031"}`,
+		// MsgId as a string of text, kept as it is, and as a number and a
+		// string in turn: the last decides which rule holds.
+		`{"MsgType":"text","MsgId":"49d72d67b16d115e7935ac386f2f0fa41535298877_1555684067"}`,
+		`{"MsgType":"text","MsgId":"a\u0001"}`,
+		"{\"MsgType\":\"text\",\"MsgId\":\"a\x7f\"}",
+		"{\"MsgType\":\"text\",\"MsgId\":\"a\u0085\u00a0\"}",
+		`{"MsgType":"text","MsgId":1.5,"MsgId":"1.5"}`,
+		`{"MsgType":"text","MsgId":"1.5","MsgId":1.5}`,
+		`{"MsgType":"text","MsgId":"x","MsgId":12}`,
+		`{"MsgType":"text","MsgId":12,"MsgId":null}`,
+		`{"MsgType":"voice","MsgId":"x y","CreateTime":"12"}`,
+		`{"MsgType":"image","MsgId":""}`,
 		// Escapes in the values build checks in place (checkedFields): the
 		// reference's job.
 		`{"MsgType":"te\u0078t","CreateTime":"1\u0030","Content":"x"}`,
@@ -345,7 +356,7 @@ func TestKeyOrder(t *testing.T) {
 		b := []byte(s + strings.Repeat(" ", 16))
 		return keyOrder.words[f].at(b, 0, load64(b, 0), load64(b, 8), '"')
 	}
-	for f := field(0); int(f) < numFields; f++ {
+	for f := field(0); int(f) < fieldIndex.n; f++ {
 		name := fieldNames[f]
 		assert.True(t, at(f, name+`"`), name)
 		assert.False(t, at(f, name+`x"`), name)
@@ -359,78 +370,6 @@ func TestKeyOrder(t *testing.T) {
 	assert.Equal(t, fieldIndexOf(t, "Content"), keyOrder.byMsgType['v'], "voice, of no kind: the first kind's")
 	assert.False(t, at(noField, `"`))
 	assert.False(t, at(noField, `ToUserName"`))
-}
-
-// fieldIndexOf returns the field of a wire name.
-func fieldIndexOf(t *testing.T, name string) field {
-	f, ok := lookupField(name)
-	require.True(t, ok, name)
-	return f
-}
-
-// TestKindsTable walks the kinds table: every kind's filled value marshals
-// in both formats and parses back equal, through every entry point, and
-// every wire name is found by the lookup.
-func TestKindsTable(t *testing.T) {
-	for f := field(0); int(f) < numFields; f++ {
-		got, ok := lookupField(fieldNames[f])
-		assert.True(t, ok, fieldNames[f])
-		assert.Equal(t, f, got, fieldNames[f])
-		got, ok = lookupField([]byte(fieldNames[f]))
-		assert.True(t, ok, fieldNames[f])
-		assert.Equal(t, f, got, fieldNames[f])
-		_, ok = lookupField(strings.ToLower(fieldNames[f]))
-		assert.False(t, ok, "names match case-sensitively")
-	}
-	_, ok := lookupField("")
-	assert.False(t, ok)
-	assert.Nil(t, kindFor("", ""), "no MsgType is no kind")
-
-	goTypes := map[string]bool{}
-	for i := range kinds {
-		k := &kinds[i]
-		assert.False(t, goTypes[k.goType], "one entry per Go type")
-		goTypes[k.goType] = true
-		assert.Same(t, k, kindFor(k.msgType, k.event), "kindFor finds %s", k.goType)
-		assert.Same(t, k, kindFor([]byte(k.msgType), []byte(k.event)), "kindFor finds %s in bytes", k.goType)
-		if k.byEvent {
-			assert.Nil(t, kindFor(k.msgType, k.event+"x"), "another event is not %s", k.goType)
-			assert.Nil(t, kindFor(k.msgType, ""), "no event is not %s", k.goType)
-		} else {
-			assert.Same(t, k, kindFor(k.msgType, "user_enter_tempsession"), "%s takes no Event", k.goType)
-		}
-		for _, other := range []string{k.msgType[:len(k.msgType)-1], k.msgType + "x", strings.ToUpper(k.msgType), "x" + k.msgType} {
-			assert.Nil(t, kindFor(other, k.event), "MsgType %q is no kind", other)
-		}
-
-		var v kindValues
-		for i, f := range k.fields {
-			switch f {
-			case fEvent:
-				v[i] = k.event
-			case fMsgID:
-				v[i] = "6054768590064713728"
-			default:
-				v[i] = "value of " + fieldNames[f]
-			}
-		}
-		m := k.make(Header{ToUserName: "gh_1", FromUserName: "o_1", CreateTime: 1714037059, MsgType: k.msgType}, v)
-		_, _, ptrs := kindOfMessage(m)
-		for i := range k.fields {
-			assert.Equal(t, v[i], *ptrs[i], "make and the field pointers agree on the order of %s", k.goType)
-		}
-		assert.Equal(t, "*csmsg."+k.goType, fmt.Sprintf("%T", m))
-		assert.Equal(t, k.msgType, headerOf(m).MsgType)
-		for _, format := range []Format{FormatXML, FormatJSON} {
-			body, err := Marshal(m, format)
-			require.NoError(t, err, k.goType)
-			for entry, parse := range entryPoints(format) {
-				got, err := parse(body)
-				require.NoError(t, err, entry)
-				assert.Equal(t, m, got, "%s %v via %s", k.goType, format, entry)
-			}
-		}
-	}
 }
 
 // TestScannersLongValues holds the scanners and the decoding of escapes

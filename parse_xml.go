@@ -3,22 +3,8 @@ package csmsg
 import (
 	"bytes"
 	"math/bits"
-	"strings"
 	"unicode/utf8"
 )
-
-// ParseXML decodes an XML push. It is [Parse] without the sniffing: a body
-// that is not XML is [ErrMalformed].
-//
-// The root element must be <xml>. Values may be CDATA sections (several in a
-// row concatenate) or text with entities and character references;
-// whitespace between elements, comments, and a prolog before the root are
-// ignored; unknown elements are skipped whole, however deeply they nest.
-// Element names match WeChat's spelling exactly, and anything but whitespace
-// after the root element is ErrMalformed.
-func ParseXML(body []byte) (Message, error) {
-	return parseFormat(FormatXML, body)
-}
 
 // scanXML is the XML scanner (see fields), for the flat XML WeChat sends:
 // it fills fs from body, or reports false for anything it does not fully
@@ -60,7 +46,7 @@ func scanXML(body []byte, fs *fields) bool {
 		if !ok {
 			return false
 		}
-		f, known = lookupField(name)
+		f, known = lookupField(&fieldIndex, name)
 		if known {
 			next = keyOrder.next[f]
 		}
@@ -89,7 +75,7 @@ func scanXML(body []byte, fs *fields) bool {
 // the name read as two words, first compared with the predicted field
 // next, and returns the field and where the tag ends; known is false for
 // anything else, which scanXMLStartTag reads. (The known names are XML
-// names: registerField checks.)
+// names: checkName checks.)
 func scanXMLKnownTag(b []byte, i int, next field) (f field, known bool, end int) {
 	if i+17 > len(b) {
 		return 0, false, 0
@@ -100,12 +86,12 @@ func scanXMLKnownTag(b []byte, i int, next field) (f field, known bool, end int)
 	}
 	if m := hasByte(lo, '>'); m != 0 {
 		n := bits.TrailingZeros64(m) >> 3
-		f, known = lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
+		f, known = fieldIndex.lookupKey(nameKey{lo & (1<<(8*n) - 1), 0}, n)
 		return f, known, i + 2 + n
 	}
 	if m := hasByte(hi, '>'); m != 0 {
 		n := bits.TrailingZeros64(m) >> 3
-		f, known = lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
+		f, known = fieldIndex.lookupKey(nameKey{lo, hi & (1<<(8*n) - 1)}, 8+n)
 		return f, known, i + 10 + n
 	}
 	return 0, false, 0
@@ -128,16 +114,6 @@ func scanXMLStartTag(b []byte, i int) (name []byte, end int, empty, ok bool) {
 		return name, j + 2, true, true
 	}
 	return nil, 0, false, false
-}
-
-// isNameStart and isNameByte accept the ASCII names the scanner handles: no
-// namespace prefix, nothing an XML parser would have to look at twice.
-func isNameStart(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || c == '_'
-}
-
-func isNameByte(c byte) bool {
-	return isNameStart(c) || '0' <= c && c <= '9' || c == '-' || c == '.'
 }
 
 // scanXMLEndTag checks that "</name>" stands at b[i:] and returns where it
@@ -328,93 +304,4 @@ func scanXMLChars(b []byte, i int, cdata bool) (end int, plain, ok bool) {
 		}
 		i++
 	}
-}
-
-// decodeXMLContent writes the value of checked element content: CDATA
-// sections as they are, text with its entities decoded, and in both "\r\n"
-// and a lone "\r" turned into "\n", as encoding/xml does.
-func decodeXMLContent(w *strings.Builder, raw []byte) {
-	for i := 0; i < len(raw); {
-		if hasPrefixAt(raw, i, cdataOpen) {
-			i += len(cdataOpen)
-			end := i + bytes.Index(raw[i:], []byte(cdataClose))
-			writeXMLChars(w, raw[i:end], false)
-			i = end + len(cdataClose)
-			continue
-		}
-		end := bytes.IndexByte(raw[i:], '<')
-		if end < 0 {
-			end = len(raw)
-		} else {
-			end += i
-		}
-		writeXMLChars(w, raw[i:end], true)
-		i = end
-	}
-}
-
-// writeXMLChars writes one checked segment, decoding entities in text.
-func writeXMLChars(w *strings.Builder, seg []byte, text bool) {
-	for i := 0; i < len(seg); {
-		k := i
-		for k < len(seg) && seg[k] != '\r' && (seg[k] != '&' || !text) {
-			k++
-		}
-		w.Write(seg[i:k])
-		if i = k; i == len(seg) {
-			return
-		}
-		if seg[i] == '\r' {
-			w.WriteByte('\n')
-			i++
-			if i < len(seg) && seg[i] == '\n' {
-				i++
-			}
-			continue
-		}
-		r, n := xmlEntity(seg, i)
-		if n == 0 { // not a checked segment: keep the byte, never stall
-			r, n = '&', 1
-		}
-		w.WriteRune(r)
-		i += n
-	}
-}
-
-// xmlEntity decodes the entity or character reference at b[i:] and returns
-// its length, or 0 for anything but the five predefined entities and
-// references to characters XML allows (a reference to a surrogate, which
-// encoding/xml turns into U+FFFD, is left to the reference decoder).
-func xmlEntity(b []byte, i int) (rune, int) {
-	switch {
-	case hasPrefixAt(b, i, "&lt;"):
-		return '<', 4
-	case hasPrefixAt(b, i, "&gt;"):
-		return '>', 4
-	case hasPrefixAt(b, i, "&amp;"):
-		return '&', 5
-	case hasPrefixAt(b, i, "&apos;"):
-		return '\'', 6
-	case hasPrefixAt(b, i, "&quot;"):
-		return '"', 6
-	case !hasPrefixAt(b, i, "&#"):
-		return 0, 0
-	}
-	j, base := i+2, rune(10)
-	if j < len(b) && b[j] == 'x' {
-		j, base = j+1, 16
-	}
-	start := j
-	var r rune
-	for ; j < len(b) && b[j] != ';'; j++ {
-		d := rune(digitValue(b[j]))
-		if d >= base || r > utf8.MaxRune {
-			return 0, 0
-		}
-		r = r*base + d
-	}
-	if j == start || j >= len(b) || r > utf8.MaxRune || 0xD800 <= r && r <= 0xDFFF || !isXMLChar(r) {
-		return 0, 0
-	}
-	return r, j + 1 - i
 }

@@ -27,9 +27,9 @@ func decodeJSON(body []byte) (values, error) {
 		return fs, malformed(err)
 	}
 	for name, raw := range obj {
-		if f, ok := lookupField(name); ok {
+		if f, ok := lookupField(&fieldIndex, name); ok {
 			val, ok := jsonValue(f, raw)
-			fs.set(f, val, !ok)
+			fs.set(f, val, !ok, ok && raw[0] != '"' && raw[0] != 'n')
 		}
 	}
 	return fs, nil

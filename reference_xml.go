@@ -68,7 +68,7 @@ func xmlRoot(d *xml.Decoder, fs *values) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			f, known := lookupField(t.Name.Local)
+			f, known := lookupField(&fieldIndex, t.Name.Local)
 			if !known || t.Name.Space != "" {
 				if err := d.Skip(); err != nil {
 					return malformed(eofIsUnexpected(err))
@@ -79,7 +79,7 @@ func xmlRoot(d *xml.Decoder, fs *values) error {
 			if err != nil {
 				return malformed(err)
 			}
-			fs.set(f, val, nested)
+			fs.set(f, val, nested, false)
 		case xml.EndElement:
 			return nil
 		case xml.CharData:

@@ -30,23 +30,35 @@ const (
 	maxAnswer = 1 << 20
 )
 
-// Defaults of a push's fields.
+// Defaults of a push's fields. Those of send's field flags are the
+// samples' of csmsg.Kinds; serve and emulate use the rest.
 const (
 	defaultBotID    = "gh_c5m5gdem0000" // ToUserName: the mini program's original id
 	defaultUser     = "oCSMSG-demo-user-0000000001"
 	defaultAppID    = "wx0123456789abcdef"
-	defaultContent  = "hello from csmsg"
-	defaultPicURL   = "http://mmbiz.qpic.cn/mmbiz_jpg/csmsg-demo/0"
-	defaultMediaID  = "MEDIA_ID_csmsg_demo"
 	defaultTitle    = "csmsg demo card"
 	defaultPagePath = "pages/index/index?from=csmsg"
-	defaultThumbURL = "http://mmbiz.qpic.cn/mmbiz_jpg/csmsg-demo-thumb/0"
-	defaultThumbID  = "THUMB_MEDIA_ID_csmsg_demo"
 	defaultSession  = "csmsg"
 )
 
-// kinds are the KIND arguments of send.
-var kinds = []string{csmsg.MsgTypeText, csmsg.MsgTypeImage, csmsg.MsgTypeMiniProgramPage, csmsg.EventUserEnterTempSession, "raw"}
+// The wire names send treats apart from the other fields of a kind: MsgId
+// has a flag of its own for every kind (--msgid), Event is the kind's, and
+// AppId defaults to --appid.
+const (
+	wireMsgID = "MsgId"
+	wireEvent = "Event"
+	wireAppID = "AppId"
+)
+
+// sendKinds returns the KIND arguments of send: the name of each kind in
+// csmsg.Kinds, and raw.
+func sendKinds() []string {
+	var names []string
+	for _, k := range csmsg.Kinds() {
+		names = append(names, k.Name)
+	}
+	return append(names, "raw")
+}
 
 const sendExample = `  # in one terminal
   csmsg serve
@@ -55,30 +67,72 @@ const sendExample = `  # in one terminal
     --aes-key Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA --appid wx0123456789abcdef \
     --format json --mode safe --content 'hi there' --repeat 2`
 
-// pushFields are the field flags of send.
+// pushFields are the field flags of send: the header's, and one for each
+// wire name of the kinds' fields (MsgId and Event aside), named after it
+// (PicUrl: --pic-url), whose default is the value of the first kind's
+// sample that has the field.
 type pushFields struct {
-	content, from, to, msgID, picURL, mediaID, title, appID, pagePath, thumbURL, thumbMediaID, sessionFrom string
-	createTime                                                                                             int64
+	from, to, msgID string
+	createTime      int64
+	values          map[string]*string // by wire name
 }
 
 func (p *pushFields) register(fs *flagSet) {
 	fs.StringVar(&p.from, "from", defaultUser, "FromUserName: the user's `openid`")
 	fs.StringVar(&p.to, "to", defaultBotID, "ToUserName: the mini program's original `id`")
 	fs.StringVar(&p.msgID, "msgid", "", "MsgId: the message `id` (default a random 64-bit id above 2^53, the same for every --repeat)")
-	fs.StringVar(&p.content, "content", defaultContent, "text: Content")
-	fs.StringVar(&p.picURL, "pic-url", defaultPicURL, "image: PicUrl")
-	fs.StringVar(&p.mediaID, "media-id", defaultMediaID, "image: MediaId")
-	fs.StringVar(&p.title, "title", defaultTitle, "miniprogrampage: Title")
-	fs.StringVar(&p.appID, "app-id", "", "miniprogrampage: AppId, the appid of the mini program the card opens (default --appid, or "+defaultAppID+")")
-	fs.StringVar(&p.pagePath, "page-path", defaultPagePath, "miniprogrampage: PagePath")
-	fs.StringVar(&p.thumbURL, "thumb-url", defaultThumbURL, "miniprogrampage: ThumbUrl")
-	fs.StringVar(&p.thumbMediaID, "thumb-media-id", defaultThumbID, "miniprogrampage: ThumbMediaId")
-	fs.StringVar(&p.sessionFrom, "session-from", defaultSession, "user_enter_tempsession: SessionFrom")
 	fs.Int64Var(&p.createTime, "create-time", 0, "CreateTime in Unix `seconds` (default now)")
+	p.values = map[string]*string{}
+	var names []string              // the wire names, in the order of the kinds and their fields
+	usedBy := map[string][]string{} // the kinds of each wire name
+	defaults := map[string]string{}
+	for _, k := range csmsg.Kinds() {
+		for i, v := range k.Values(k.Sample) {
+			name := k.Fields[i]
+			if name == wireMsgID || name == wireEvent {
+				continue
+			}
+			if usedBy[name] == nil {
+				names = append(names, name)
+				defaults[name] = v
+			}
+			usedBy[name] = append(usedBy[name], k.Name)
+		}
+	}
+	for _, name := range names {
+		flagName := flagNameOf(name)
+		if fs.Lookup(flagName) != nil { // a field named as another flag
+			flagName = "field-" + flagName
+		}
+		help := strings.Join(usedBy[name], ", ") + ": " + name
+		def := defaults[name]
+		if name == wireAppID {
+			help += ", the appid of the mini program the card opens (default --appid, or " + def + ")"
+			def = ""
+		}
+		p.values[name] = fs.String(flagName, def, help)
+	}
 }
 
-// message builds the push of kind from the fields.
-func (p *pushFields) message(kind string) (csmsg.Message, error) {
+// flagNameOf returns the flag of a wire name: its words in lower case
+// joined by hyphens (ThumbMediaId: thumb-media-id).
+func flagNameOf(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if 'A' <= r && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// message builds the push of kind, a kind's name in csmsg.Kinds, from the
+// fields; AppId, when --app-id is not given, is appID or the sample's.
+func (p *pushFields) message(kind, appID string) (csmsg.Message, error) {
 	h := csmsg.Header{ToUserName: p.to, FromUserName: p.from, CreateTime: p.createTime}
 	if h.CreateTime == 0 {
 		h.CreateTime = time.Now().Unix()
@@ -87,22 +141,28 @@ func (p *pushFields) message(kind string) (csmsg.Message, error) {
 	if msgID == "" {
 		msgID = randomMsgID()
 	}
-	switch kind {
-	case csmsg.MsgTypeText:
-		h.MsgType = kind
-		return &csmsg.Text{Header: h, MsgID: msgID, Content: p.content}, nil
-	case csmsg.MsgTypeImage:
-		h.MsgType = kind
-		return &csmsg.Image{Header: h, MsgID: msgID, PicURL: p.picURL, MediaID: p.mediaID}, nil
-	case csmsg.MsgTypeMiniProgramPage:
-		h.MsgType = kind
-		return &csmsg.MiniProgramPage{Header: h, MsgID: msgID, Title: p.title, AppID: p.appID,
-			PagePath: p.pagePath, ThumbURL: p.thumbURL, ThumbMediaID: p.thumbMediaID}, nil
-	case csmsg.EventUserEnterTempSession:
-		h.MsgType = csmsg.MsgTypeEvent
-		return &csmsg.UserEnterTempSession{Header: h, Event: kind, SessionFrom: p.sessionFrom}, nil
+	for _, k := range csmsg.Kinds() {
+		if k.Name != kind {
+			continue
+		}
+		sample := k.Values(k.Sample)
+		values := make([]string, len(k.Fields))
+		for i, name := range k.Fields {
+			switch v := p.values[name]; {
+			case name == wireMsgID:
+				values[i] = msgID
+			case v == nil: // Event: the kind's
+			case *v == "" && name == wireAppID && appID != "":
+				values[i] = appID
+			case *v == "" && name == wireAppID:
+				values[i] = sample[i]
+			default:
+				values[i] = *v
+			}
+		}
+		return k.New(h, values...), nil
 	}
-	return nil, usageError(fmt.Sprintf("send: unknown KIND %q: want one of %s", kind, strings.Join(kinds, ", ")))
+	return nil, usageError(fmt.Sprintf("send: unknown KIND %q: want one of %s", kind, strings.Join(sendKinds(), ", ")))
 }
 
 // randomMsgID returns a MsgId in [2^60, 2^63): above 2^53, as real ones
@@ -115,7 +175,8 @@ func randomMsgID() string {
 
 // sendCmd implements "csmsg send".
 func sendCmd(e *env, args []string) error {
-	fs := newFlagSet(e, "send", "send KIND --url URL --token T [--aes-key K --appid A] [--format xml|json] [--mode plain|compatible|safe] [field flags] [--repeat N]\n\nKIND is text, image, miniprogrampage, user_enter_tempsession, or raw with --body FILE.\nThe push is signed (and encrypted) as WeChat does and POSTed with WeChat's query;\nthe answer must come within --timeout with status 200 and a body of \"success\",\nnothing, or a passive reply (transfer_customer_service, encrypted and signed in\ncompatible and safe mode). Otherwise the push is retried, 3 attempts in all.", sendExample)
+	kinds := sendKinds()
+	fs := newFlagSet(e, "send", "send KIND --url URL --token T [--aes-key K --appid A] [--format xml|json] [--mode plain|compatible|safe] [field flags] [--repeat N]\n\nKIND is "+strings.Join(kinds[:len(kinds)-1], ", ")+", or raw with --body FILE.\nThe push is signed (and encrypted) as WeChat does and POSTed with WeChat's query;\nthe answer must come within --timeout with status 200 and a body of \"success\",\nnothing, or a passive reply (transfer_customer_service, encrypted and signed in\ncompatible and safe mode). Otherwise the push is retried, 3 attempts in all.", sendExample)
 	var cf configFlags
 	cf.register(fs)
 	var pf pushFields
@@ -165,19 +226,13 @@ func sendCmd(e *env, args []string) error {
 			return err
 		}
 	} else {
-		if pf.appID == "" {
-			pf.appID = cf.appID
-			if pf.appID == "" {
-				pf.appID = defaultAppID
-			}
-		}
 		if pf.msgID == "" {
 			pf.msgID = randomMsgID()
 		}
 		if pf.createTime == 0 {
 			pf.createTime = time.Now().Unix()
 		}
-		msg, err := pf.message(kind)
+		msg, err := pf.message(kind, cf.appID)
 		if err != nil {
 			return err
 		}
@@ -208,22 +263,26 @@ func sendCmd(e *env, args []string) error {
 	return nil
 }
 
-// pushSummary describes a push in a few words.
+// pushSummary describes a push in a few words: "text MsgId 6054... from
+// o9Ag...", "event user_enter_tempsession from o9Ag...".
 func pushSummary(msg csmsg.Message) string {
 	h := msg.MsgHeader()
-	switch m := msg.(type) {
-	case *csmsg.Text:
-		return fmt.Sprintf("text MsgId %s from %s", m.MsgID, h.FromUserName)
-	case *csmsg.Image:
-		return fmt.Sprintf("image MsgId %s from %s", m.MsgID, h.FromUserName)
-	case *csmsg.MiniProgramPage:
-		return fmt.Sprintf("miniprogrampage MsgId %s from %s", m.MsgID, h.FromUserName)
-	case *csmsg.UserEnterTempSession:
-		return fmt.Sprintf("event %s from %s", m.Event, h.FromUserName)
-	case *csmsg.Unknown:
-		if m.Event != "" {
-			return fmt.Sprintf("%s %s from %s", h.MsgType, m.Event, h.FromUserName)
+	for _, k := range csmsg.Kinds() {
+		values := k.Values(msg)
+		if values == nil {
+			continue
 		}
+		if k.Event != "" {
+			return fmt.Sprintf("%s %s from %s", k.MsgType, k.Event, h.FromUserName)
+		}
+		for i, name := range k.Fields {
+			if name == wireMsgID {
+				return fmt.Sprintf("%s MsgId %s from %s", k.MsgType, values[i], h.FromUserName)
+			}
+		}
+	}
+	if m, ok := msg.(*csmsg.Unknown); ok && m.Event != "" {
+		return fmt.Sprintf("%s %s from %s", h.MsgType, m.Event, h.FromUserName)
 	}
 	return fmt.Sprintf("%s from %s", h.MsgType, h.FromUserName)
 }

@@ -503,3 +503,41 @@ func TestModesMatchTheFlag(t *testing.T) {
 		assert.Equal(t, m, got)
 	}
 }
+
+// TestSendCoversEveryKind holds "csmsg send" to the kinds table
+// (csmsg.Kinds): every kind is a KIND, named in the help with a flag for
+// each of its fields, and sent with the defaults it pushes the kind's
+// sample under send's header, summarised by its MsgId or Event.
+func TestSendCoversEveryKind(t *testing.T) {
+	code, help, _ := runCmd(t, "", "send", "--help")
+	require.Equal(t, 0, code)
+	cfg, flags := modeConfig("plain")
+	bot := newBot(t, cfg, false)
+	for i, k := range csmsg.Kinds() {
+		t.Run(k.Name, func(t *testing.T) {
+			assert.Contains(t, help, k.Name+", ", "the help names the KIND")
+			msgID := fmt.Sprint(6054768590064713728 + i)
+			values := k.Values(k.Sample)
+			summary := k.MsgType + " " + k.Event
+			for j, name := range k.Fields {
+				switch name {
+				case "MsgId":
+					values[j] = msgID
+					summary = k.MsgType + " MsgId " + msgID
+				case "Event":
+				default:
+					assert.Contains(t, help, "  -"+flagNameOf(name)+" ", "a flag for %s", name)
+					assert.Contains(t, help, k.Name, "the flag of %s names the kind", name)
+				}
+			}
+			args := append([]string{"send", k.Name, "--url", bot.URL, "--create-time", "1714112445", "--msgid", msgID}, flags...)
+			code, stdout, stderr := runCmd(t, "", append(args, fast...)...)
+			require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Contains(t, stdout, "push 1/1: "+summary+" from "+defaultUser+", xml, mode plain, to "+bot.URL+"\n")
+			got := bot.got()
+			require.NotEmpty(t, got)
+			want := k.New(csmsg.Header{ToUserName: defaultBotID, FromUserName: defaultUser, CreateTime: 1714112445}, values...)
+			assert.Equal(t, want, got[len(got)-1])
+		})
+	}
+}

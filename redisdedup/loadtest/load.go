@@ -138,6 +138,7 @@ type run struct {
 	states   sync.Map      // DedupKey -> *pushState
 	injected atomic.Int64
 	msgBase  uint64
+	kinds    []csmsg.KindInfo // the kinds message pushes in turn
 }
 
 // handle is every instance's HandlerFunc: random latency, a failure on the
@@ -180,7 +181,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, key: key, msgBase: rand.Uint64N(1 << 62)}
+	r := &run{cfg: cfg, key: key, msgBase: rand.Uint64N(1 << 62), kinds: csmsg.Kinds()}
 	var servers []*http.Server
 	var clients []*redis.Client
 	prefix := fmt.Sprintf("csmsg:load:%x:", rand.Uint64())
@@ -445,8 +446,9 @@ func (r *run) plaintext(mode csmsgtest.Mode, o outcome) (string, error) {
 	return string(plain), err
 }
 
-// message returns push n: a text, image, mini program card or
-// user_enter_tempsession event, from a user of its own.
+// message returns push n, from a user of its own: the kinds of
+// csmsg.Kinds in turn, each with its sample's values made the push's own
+// (MsgId a new id, every other field but Event the sample's and the id).
 func (r *run) message(n int64) csmsg.Message {
 	h := csmsg.Header{
 		ToUserName:   "gh_97417a04a28d",
@@ -454,19 +456,16 @@ func (r *run) message(n int64) csmsg.Message {
 		CreateTime:   time.Now().Unix(),
 	}
 	id := strconv.FormatUint(r.msgBase+uint64(n), 10)
-	switch n % 4 {
-	case 0:
-		h.MsgType = csmsg.MsgTypeText
-		return &csmsg.Text{Header: h, MsgID: id, Content: "你好 " + id}
-	case 1:
-		h.MsgType = csmsg.MsgTypeImage
-		return &csmsg.Image{Header: h, MsgID: id, PicURL: "http://mmbiz.qpic.cn/" + id, MediaID: "media" + id}
-	case 2:
-		h.MsgType = csmsg.MsgTypeMiniProgramPage
-		return &csmsg.MiniProgramPage{Header: h, MsgID: id, Title: "card " + id, AppID: "wx0123456789abcdef",
-			PagePath: "pages/index?id=" + id, ThumbURL: "http://mmbiz.qpic.cn/t" + id, ThumbMediaID: "thumb" + id}
-	default:
-		h.MsgType = csmsg.MsgTypeEvent
-		return &csmsg.UserEnterTempSession{Header: h, Event: csmsg.EventUserEnterTempSession, SessionFrom: "session " + id}
+	k := r.kinds[n%int64(len(r.kinds))]
+	values := k.Values(k.Sample)
+	for i, name := range k.Fields {
+		switch name {
+		case "MsgId":
+			values[i] = id
+		case "Event":
+		default:
+			values[i] += " " + id
+		}
 	}
+	return k.New(h, values...)
 }

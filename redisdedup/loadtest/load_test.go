@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/csmsgtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,6 +48,34 @@ func TestLoad(t *testing.T) {
 				assert.Zero(t, res.ClientErrors, "requests without an answer")
 				assert.LessOrEqual(t, res.GoroutinesAfter, res.GoroutinesBefore+2, "goroutines back to the start")
 			})
+		}
+	}
+}
+
+// TestMessagesCoverEveryKind holds the load's rotation to the kinds table:
+// push n is of the kind n (modulo their number) of csmsg.Kinds, with a
+// MsgId and values of its own, and every push marshals.
+func TestMessagesCoverEveryKind(t *testing.T) {
+	r := &run{msgBase: 1000, kinds: csmsg.Kinds()}
+	kinds := csmsg.Kinds()
+	for n := range int64(2 * len(kinds)) {
+		k := kinds[n%int64(len(kinds))]
+		m := r.message(n)
+		values := k.Values(m)
+		require.NotNil(t, values, "push %d is a %s", n, k.GoType)
+		for i, name := range k.Fields {
+			switch name {
+			case "MsgId":
+				assert.Equal(t, fmt.Sprint(1000+n), values[i])
+			case "Event":
+				assert.Equal(t, k.Event, values[i])
+			default:
+				assert.True(t, strings.HasSuffix(values[i], fmt.Sprintf(" %d", 1000+n)), "%s %s: %q", k.Name, name, values[i])
+			}
+		}
+		for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
+			_, err := csmsg.Marshal(m, f)
+			require.NoError(t, err)
 		}
 	}
 }
