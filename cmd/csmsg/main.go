@@ -47,8 +47,9 @@ commands:
   parse FILE   parse a push body (FILE, or - for standard input) and print
                its kind and fields as indented JSON; with --token and
                --query, verify and decrypt a captured push as a Receiver does
-  send KIND    play WeChat: send a signed push (text, image, miniprogrampage,
-               user_enter_tempsession, raw) to --url and check the answer
+  send KIND    play WeChat: send a signed push of KIND (one of csmsg's kinds,
+               or raw; 'csmsg send --help' lists them) to --url and check
+               the answer
   verify-url   play WeChat's URL verification (GET) against --url
   serve        run a demo receiver that prints each push as a JSON line
   emulate      run a local WeChat: the customer-service API for a bot and a
