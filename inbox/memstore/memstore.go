@@ -348,10 +348,13 @@ func (s *Store) Stats(_ context.Context) (queue.Stats, error) {
 	now := s.now()
 	st := queue.Stats{Queued: s.live, Bytes: s.bytes}
 	for _, j := range s.jobs {
-		switch {
-		case j.dead:
+		if j.dead {
 			st.Dead++
-			continue
+		}
+	}
+	for _, q := range s.groups {
+		j := s.jobs[q[0]]
+		switch {
 		case now.Before(j.leased):
 			st.Running++
 			st.Queued--

@@ -146,8 +146,8 @@ type Stats struct {
 	Running  int   // leased
 	Dead     int   // dead letters
 	Bytes    int64 // bodies of the waiting and running jobs
-	// Oldest is when the oldest waiting or running job was accepted; zero
-	// with none.
+	// Oldest is when the oldest job at a group's head was accepted (the
+	// longest any user has waited); zero with none.
 	Oldest time.Time
 }
 
