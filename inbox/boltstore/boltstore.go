@@ -445,6 +445,20 @@ func (s *Store) Accept(_ context.Context, p queue.Push) (queue.Accepted, error) 
 	return out, nil
 }
 
+// Lookup implements [queue.Store].
+func (s *Store) Lookup(_ context.Context, key string) ([]byte, bool, error) {
+	var answer []byte
+	var found bool
+	err := s.view(func(btx *bolt.Tx) error {
+		r, err := tx{btx, 0}.key(key)
+		if r != nil {
+			answer, found = r.Answer, true
+		}
+		return err
+	})
+	return answer, found, err
+}
+
 // Claim implements [queue.Store].
 func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.Job, error) {
 	var out []queue.Job

@@ -85,6 +85,20 @@ func (s *Store) Accept(_ context.Context, p queue.Push) (queue.Accepted, error) 
 	return queue.Accepted{ID: j.id}, nil
 }
 
+// Lookup implements [queue.Store].
+func (s *Store) Lookup(_ context.Context, name string) ([]byte, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false, queue.ErrClosed
+	}
+	k, ok := s.keys[name]
+	if !ok {
+		return nil, false, nil
+	}
+	return bytes.Clone(k.answer), true, nil
+}
+
 // enqueue puts j at its group's tail. s.mu is held.
 func (s *Store) enqueue(j *job) {
 	s.groups[j.group] = append(s.groups[j.group], j.id)

@@ -29,6 +29,10 @@ type Store interface {
 	// [ErrFull]. Success means the record is durable.
 	Accept(ctx context.Context, p Push) (Accepted, error)
 
+	// Lookup reports whether key is recorded, and the answer recorded with
+	// it.
+	Lookup(ctx context.Context, key string) (answer []byte, found bool, err error)
+
 	// Claim leases the heads of up to max groups that are ready (not in
 	// backoff, not leased, or whose lease expired), counting an attempt of
 	// each durably, and returns them with a fresh fencing token each.

@@ -128,6 +128,20 @@ var cases = []struct {
 		assert.Equal(t, queue.Accepted{Duplicate: true}, normalizeAccepted(a))
 		assert.Len(t, e.claim(10), 1)
 	}},
+	{"Lookup", func(t *testing.T, e *env) {
+		_, found, err := e.s.Lookup(e.ctx, "k1")
+		require.NoError(t, err)
+		assert.False(t, found)
+		e.accept("k1", "g1", "x")
+		_, err = e.s.Accept(e.ctx, queue.Push{Key: "k2", Answer: []byte("transfer")})
+		require.NoError(t, err)
+		for key, want := range map[string]string{"k1": "", "k2": "transfer"} {
+			answer, found, err := e.s.Lookup(e.ctx, key)
+			require.NoError(t, err)
+			assert.True(t, found, key)
+			assert.Equal(t, want, string(answer), key)
+		}
+	}},
 	{"KeyAloneKeepsAnswer", func(t *testing.T, e *env) {
 		a, err := e.s.Accept(e.ctx, queue.Push{Key: "k1", Answer: []byte("transfer")})
 		require.NoError(t, err)

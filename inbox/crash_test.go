@@ -1,0 +1,103 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/csmsg/csmsg/inbox"
+	"github.com/csmsg/csmsg/inbox/memstore"
+	"github.com/csmsg/csmsg/inbox/queue"
+	"github.com/csmsg/csmsg/inbox/storetest"
+)
+
+// deadLetter waits for ib's one dead letter.
+func deadLetter(t *testing.T, ib *inbox.Inbox) inbox.DeadLetter {
+	t.Helper()
+	var dl []inbox.DeadLetter
+	eventually(t, func() bool { dl, _ = ib.DeadLetters(context.Background(), 10); return len(dl) == 1 }, "a dead letter")
+	return dl[0]
+}
+
+func TestJobThatKillsItsProcessDeadLetters(t *testing.T) {
+	clock := storetest.NewClock()
+	store := memstore.New(clock.Now)
+	ib := inbox.New(store, testOptions(inbox.Options{MaxAttempts: 2}))
+	accept(t, ib, text("u", "1", "x"))
+	ctx := context.Background()
+	for range 2 { // two processes claimed the job and died
+		jobs, err := store.Claim(ctx, 1, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, jobs, 1)
+		clock.Advance(time.Minute)
+	}
+	called := make(chan struct{}, 1)
+	run(t, ib, func(context.Context, *inbox.Job) error { called <- struct{}{}; return nil })
+	dl := deadLetter(t, ib)
+	assert.Equal(t, "attempt 2 never finished (the process died or lost the lease each time); last error: ", dl.Reason)
+	assert.Equal(t, 3, dl.Attempts)
+	assert.Empty(t, called)
+}
+
+func TestOldJobDeadLetters(t *testing.T) {
+	clock := storetest.NewClock()
+	ib := inbox.New(memstore.New(clock.Now), testOptions(inbox.Options{
+		Now: func() time.Time { return clock.Now().Add(49 * time.Hour) },
+	}))
+	accept(t, ib, text("u", "1", "x"))
+	run(t, ib, func(context.Context, *inbox.Job) error { return nil })
+	assert.Equal(t, "accepted 49h0m0s ago, past WeChat's 48-hour reply window", deadLetter(t, ib).Reason)
+}
+
+// failingRenew is a store whose renewals fail.
+type failingRenew struct {
+	queue.Store
+	err error
+}
+
+func (s failingRenew) Renew(context.Context, queue.Lease, time.Duration) error { return s.err }
+
+func TestRenewalFailureCancelsJob(t *testing.T) {
+	ib := inbox.New(failingRenew{memstore.New(nil), errors.New("store down")},
+		testOptions(inbox.Options{Lease: 30 * time.Millisecond, MaxAttempts: 1}))
+	t.Cleanup(func() { ib.Close() })
+	causes := make(chan error, 1)
+	run(t, ib, func(ctx context.Context, _ *inbox.Job) error {
+		<-ctx.Done()
+		causes <- context.Cause(ctx)
+		return ctx.Err()
+	})
+	accept(t, ib, text("u", "1", "x"))
+	assert.EqualError(t, <-causes, "inbox: lease renewal failed: store down")
+	assert.Equal(t, "context canceled", deadLetter(t, ib).Reason)
+}
+
+func TestLostLeaseFencesOnce(t *testing.T) {
+	clock := storetest.NewClock()
+	store := memstore.New(clock.Now)
+	ib := inbox.New(store, testOptions(inbox.Options{Lease: time.Hour}))
+	t.Cleanup(func() { ib.Close() })
+	errs := make(chan error, 1)
+	stop := run(t, ib, func(ctx context.Context, job *inbox.Job) error {
+		// The worker pauses past its lease, and another claims the job.
+		clock.Advance(2 * time.Hour)
+		jobs, err := store.Claim(ctx, 1, time.Hour)
+		require.NoError(t, err)
+		require.Len(t, jobs, 1)
+		_, err = job.Once(ctx, "send", func(context.Context) ([]byte, error) { return []byte("sent"), nil })
+		errs <- err
+		return nil
+	})
+	accept(t, ib, text("u", "1", "x"))
+	err := <-errs
+	stop()
+	assert.ErrorIs(t, err, inbox.ErrLeaseLost)
+	assert.EqualError(t, err, `inbox: recording step "send": inbox: lease lost`)
+	st, err := ib.Stats(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, 1, st.Running, "the stale worker could not complete the job")
+}
