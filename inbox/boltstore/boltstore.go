@@ -462,6 +462,9 @@ func (s *Store) Lookup(_ context.Context, key string) ([]byte, bool, error) {
 // Claim implements [queue.Store].
 func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.Job, error) {
 	var out []queue.Job
+	if ready, err := s.anyReady(); !ready || err != nil {
+		return nil, err // an idle poll costs no commit
+	}
 	err := s.update(func(btx *bolt.Tx) error {
 		out = nil
 		t := tx{btx, s.now().UnixNano()}
@@ -505,19 +508,42 @@ func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.
 	return out, err
 }
 
-// held runs fn on l's job, if l is still its live lease.
+// anyReady reports whether a group's head may be claimed now.
+func (s *Store) anyReady() (bool, error) {
+	var ready bool
+	err := s.view(func(btx *bolt.Tx) error {
+		k, _ := btx.Bucket(bucketReady).Cursor().First()
+		ready = k != nil && int64(binary.BigEndian.Uint64(k)) <= s.now().UnixNano()
+		return nil
+	})
+	return ready, err
+}
+
+// held runs fn on l's job, if l is still its live lease. The calls of
+// many workers share a commit, like accepts: fn may run more than once, on
+// a fresh transaction each time.
 func (s *Store) held(l queue.Lease, fn func(t tx, j *jobRec) error) error {
-	return s.update(func(btx *bolt.Tx) error {
+	var lost error
+	err := s.db.Batch(func(btx *bolt.Tx) error {
+		lost = nil
 		t := tx{btx, s.now().UnixNano()}
 		j, err := t.job(l.ID)
 		if err != nil {
 			return err
 		}
 		if j == nil || j.Died != 0 || j.Token != l.Token || j.Leased <= t.now {
-			return queue.ErrLeaseLost
+			lost = queue.ErrLeaseLost // not an error of the batch's commit
+			return nil
 		}
 		return fn(t, j)
 	})
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return queue.ErrClosed
+	}
+	if err == nil {
+		err = lost
+	}
+	return err
 }
 
 // Renew implements [queue.Store].
