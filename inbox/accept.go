@@ -26,19 +26,21 @@ func (ib *Inbox) Accept(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, e
 			return reply, nil
 		}
 	}
-	h := msg.MsgHeader()
+	key := csmsg.DedupKey(msg)
+	if key == "" { // a nil message: the Receiver makes none
+		return nil, errNoMessage
+	}
 	body, err := encode(msg)
 	if err != nil {
 		return nil, err
 	}
 	_, err = ib.store.Accept(ctx, queue.Push{
-		Key: csmsg.DedupKey(msg), Group: groupOf(h), Body: body,
-		MaxJobs: limit(ib.opts.MaxJobs, DefaultMaxJobs), MaxBytes: limit(ib.opts.MaxBytes, DefaultMaxBytes),
+		Key: key, Group: groupOf(msg.MsgHeader()), Body: body, MaxJobs: ib.opts.MaxJobs, MaxBytes: ib.opts.MaxBytes,
 	})
 	switch {
 	case errors.Is(err, queue.ErrFull):
 		ib.logger.WarnContext(ctx, "inbox: push refused, the queue is full; WeChat will retry it",
-			slog.Int("max_jobs", limit(ib.opts.MaxJobs, DefaultMaxJobs)), slog.Int64("max_bytes", limit(ib.opts.MaxBytes, DefaultMaxBytes)))
+			slog.Int("max_jobs", ib.opts.MaxJobs), slog.Int64("max_bytes", ib.opts.MaxBytes))
 		return nil, err
 	case err != nil:
 		ib.logger.ErrorContext(ctx, "inbox: push refused, the store failed; WeChat will retry it", slog.Any("err", err))
@@ -48,16 +50,7 @@ func (ib *Inbox) Accept(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, e
 	return nil, nil
 }
 
-// limit is a MaxJobs or MaxBytes for the store: 0 for no bound.
-func limit[T int | int64](v, def T) T {
-	switch {
-	case v < 0:
-		return 0
-	case v == 0:
-		return def
-	}
-	return v
-}
+var errNoMessage = errors.New("inbox: no message")
 
 // groupOf is a push's group: its mini program and its user, each after
 // its length so that no two groups meet.

@@ -39,7 +39,8 @@ const (
 // default.
 type Options struct {
 	// Workers is how many jobs run at once, each of another group: 0
-	// means DefaultWorkers.
+	// means DefaultWorkers. (In every field below, a negative value, where
+	// it means nothing, is the default too.)
 	Workers int
 
 	// Lease is how long a job stays claimed by its worker unless renewed;
@@ -101,7 +102,7 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Now is the clock that ages jobs (MaxAge, Stats); nil means
-	// time.Now. Leases and backoffs run on the store's clock.
+	// time.Now. Leases, backoffs and retention run on the store's clock.
 	Now func() time.Time
 
 	// LockTimeout is how long [Open] waits for another process to release
@@ -134,13 +135,8 @@ func Open(path string, opts Options) (*Inbox, error) {
 
 // New returns an Inbox on store. The Inbox owns it: Close closes it.
 func New(store queue.Store, opts Options) *Inbox {
+	opts = withDefaults(opts)
 	ib := &Inbox{store: store, opts: opts, logger: opts.Logger, wake: make(chan struct{}, 1)}
-	if ib.logger == nil {
-		ib.logger = slog.Default()
-	}
-	if ib.opts.Now == nil {
-		ib.opts.Now = time.Now
-	}
 	ib.claims = &csmsg.MemoryDedup{TTL: csmsg.RetryWindow, Logger: ib.logger}
 	return ib
 }
@@ -227,7 +223,7 @@ func (ib *Inbox) Drop(ctx context.Context, id uint64) error {
 // Purge forgets the keys past KeyRetention and the dead letters past
 // DeadRetention now; Run does it every DefaultPurgeInterval.
 func (ib *Inbox) Purge(ctx context.Context) error {
-	p, err := ib.store.Purge(ctx, orDefault(ib.opts.KeyRetention, DefaultKeyRetention), orDefault(ib.opts.DeadRetention, DefaultDeadRetention))
+	p, err := ib.store.Purge(ctx, ib.opts.KeyRetention, ib.opts.DeadRetention)
 	if err != nil {
 		return fmt.Errorf("inbox: purging: %w", err)
 	}
@@ -245,8 +241,45 @@ func (ib *Inbox) notify() {
 	}
 }
 
-func orDefault[T int | int64 | time.Duration](v, def T) T {
-	if v == 0 {
+// withDefaults returns o with its defaults in place of zero (or
+// meaningless negative) fields, and MaxJobs and MaxBytes as the store
+// takes them: 0 for no bound.
+func withDefaults(o Options) Options {
+	positive(&o.Workers, DefaultWorkers)
+	positive(&o.Lease, DefaultLease)
+	positive(&o.MaxAttempts, DefaultMaxAttempts)
+	positive(&o.MaxAge, DefaultMaxAge)
+	positive(&o.DrainTimeout, DefaultDrainTimeout)
+	positive(&o.KeyRetention, DefaultKeyRetention)
+	positive(&o.DeadRetention, DefaultDeadRetention)
+	positive(&o.PollInterval, DefaultPollInterval)
+	o.MaxJobs = limit(o.MaxJobs, DefaultMaxJobs)
+	o.MaxBytes = limit(o.MaxBytes, DefaultMaxBytes)
+	if o.Backoff == nil {
+		o.Backoff = DefaultBackoff
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// positive sets *v to def unless it is positive.
+func positive[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// limit is a MaxJobs or MaxBytes for the store: 0 for no bound.
+func limit[T int | int64](v, def T) T {
+	switch {
+	case v < 0:
+		return 0
+	case v == 0:
 		return def
 	}
 	return v

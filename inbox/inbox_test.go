@@ -296,7 +296,8 @@ func TestRunTwice(t *testing.T) {
 	run(t, ib, func(context.Context, *inbox.Job) error { ran <- struct{}{}; return nil })
 	accept(t, ib, text("u", "1", "x"))
 	<-ran
-	assert.ErrorIs(t, ib.Run(context.Background(), nil), inbox.ErrRunning)
+	assert.ErrorIs(t, ib.Run(context.Background(), func(context.Context, *inbox.Job) error { return nil }), inbox.ErrRunning)
+	assert.EqualError(t, ib.Run(context.Background(), nil), "inbox: Run with a nil function")
 }
 
 func TestOpenFile(t *testing.T) {
@@ -345,4 +346,41 @@ func TestDeduper(t *testing.T) {
 	_, done, err = d.Acquire(ctx, "k2", "owner2")
 	require.NoError(t, err)
 	assert.False(t, done, "released: the next attempt handles it")
+}
+
+func TestBadOptionsAndInput(t *testing.T) {
+	ib := newInbox(t, inbox.Options{Workers: -1, Lease: -1, MaxAttempts: -3, DrainTimeout: -1, PollInterval: -1,
+		KeyRetention: -1, DeadRetention: -1, MaxAge: -1, MaxJobs: -1, MaxBytes: -1})
+	var rec recorder
+	run(t, ib, func(_ context.Context, job *inbox.Job) error { rec.add(job.Message); return nil })
+	accept(t, ib, text("u", "1", "x"))
+	eventually(t, func() bool { return rec.count() == 1 }, "runs on the defaults")
+	_, err := ib.Accept(context.Background(), nil)
+	assert.EqualError(t, err, "inbox: no message")
+	_, err = ib.Accept(context.Background(), (*csmsg.Text)(nil))
+	assert.EqualError(t, err, "inbox: no message")
+	assert.Positive(t, inbox.DefaultBackoff(-5))
+}
+
+func TestDefaultBackoff(t *testing.T) {
+	for _, tc := range []struct {
+		attempt  int
+		min, max time.Duration
+	}{
+		{1, 500 * time.Millisecond, time.Second},
+		{2, time.Second, 2 * time.Second},
+		{6, 16 * time.Second, 32 * time.Second},
+		{7, 30 * time.Second, time.Minute},
+		{100, 30 * time.Second, time.Minute},
+	} {
+		for range 20 {
+			d := inbox.DefaultBackoff(tc.attempt)
+			assert.True(t, d >= tc.min && d <= tc.max, "attempt %d: %v", tc.attempt, d)
+		}
+	}
+	var total time.Duration
+	for n := 1; n < inbox.DefaultMaxAttempts; n++ {
+		total += inbox.DefaultBackoff(n)
+	}
+	assert.Less(t, total, 3*time.Minute, "a failing job holds its user up a few minutes at most")
 }

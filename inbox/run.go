@@ -32,20 +32,24 @@ const storeCallTimeout = 10 * time.Second
 // When ctx ends, no job starts; running jobs have Options.DrainTimeout to
 // finish, then their contexts are cancelled, and a job that then fails
 // goes back to the queue without counting the attempt. Run returns nil
-// then, or [ErrRunning] if another Run is running on the Inbox.
+// then, [ErrRunning] if another Run is running on the Inbox, or an error
+// for a nil fn.
 func (ib *Inbox) Run(ctx context.Context, fn Func) error {
+	if fn == nil {
+		return errNilFunc
+	}
 	if !ib.run.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer ib.run.Store(false)
-	r := &runner{ib: ib, fn: fn, workers: orDefault(ib.opts.Workers, DefaultWorkers), lease: orDefault(ib.opts.Lease, DefaultLease)}
+	r := &runner{ib: ib, fn: fn, workers: ib.opts.Workers, lease: ib.opts.Lease}
 	// Jobs run on a context of their own, cancelled after the drain.
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	r.loop(ctx, jobsCtx)
 	drained := make(chan struct{})
 	go func() { r.wg.Wait(); close(drained) }()
-	drain := time.NewTimer(orDefault(ib.opts.DrainTimeout, DefaultDrainTimeout))
+	drain := time.NewTimer(ib.opts.DrainTimeout)
 	defer drain.Stop()
 	select {
 	case <-drained:
@@ -56,6 +60,8 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 	}
 	return nil
 }
+
+var errNilFunc = errors.New("inbox: Run with a nil function")
 
 // runner is one Run.
 type runner struct {
@@ -72,7 +78,7 @@ type runner struct {
 // loop claims and starts jobs until ctx ends.
 func (r *runner) loop(ctx, jobsCtx context.Context) {
 	r.busy = make(chan struct{}, r.workers)
-	poll := time.NewTicker(orDefault(r.ib.opts.PollInterval, DefaultPollInterval))
+	poll := time.NewTicker(r.ib.opts.PollInterval)
 	defer poll.Stop()
 	purge := time.NewTicker(DefaultPurgeInterval)
 	defer purge.Stop()
@@ -125,12 +131,12 @@ func (r *runner) work(ctx context.Context, qj queue.Job) {
 		}
 		log.ErrorContext(ctx, "inbox: job dead-lettered", slog.String("reason", reason))
 	}
-	maxAttempts := orDefault(ib.opts.MaxAttempts, DefaultMaxAttempts)
+	maxAttempts := ib.opts.MaxAttempts
 	if qj.Attempt > maxAttempts {
 		dead(fmt.Sprintf("attempt %d never finished (the process died or lost the lease each time); last error: %s", qj.Attempt-1, qj.LastError))
 		return
 	}
-	if age := ib.opts.Now().Sub(qj.Accepted); age > orDefault(ib.opts.MaxAge, DefaultMaxAge) {
+	if age := ib.opts.Now().Sub(qj.Accepted); age > ib.opts.MaxAge {
 		dead(fmt.Sprintf("accepted %v ago, past WeChat's 48-hour reply window", age.Round(time.Second)))
 		return
 	}
@@ -163,7 +169,7 @@ func (r *runner) work(ctx context.Context, qj queue.Job) {
 	case qj.Attempt >= maxAttempts:
 		dead(err.Error())
 	default:
-		delay := r.backoff(qj.Attempt)
+		delay := ib.opts.Backoff(qj.Attempt)
 		if serr := settle(ctx, func(ctx context.Context) error { return ib.store.Retry(ctx, qj.Lease, delay, err.Error()) }); serr != nil {
 			log.ErrorContext(ctx, "inbox: scheduling a retry failed", slog.Any("err", serr))
 			return
@@ -193,7 +199,7 @@ func (r *runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, 
 	var lost bool
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(r.lease / 3)
+		tick := time.NewTicker(max(r.lease/3, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
@@ -215,14 +221,6 @@ func (r *runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, 
 		<-finished
 		return lost
 	}
-}
-
-// backoff is the delay after a failed attempt.
-func (r *runner) backoff(attempt int) time.Duration {
-	if r.ib.opts.Backoff != nil {
-		return r.ib.opts.Backoff(attempt)
-	}
-	return DefaultBackoff(attempt)
 }
 
 // DefaultBackoff is the delay after failed attempt n (from 1): 1s, 2s,
