@@ -37,7 +37,12 @@ func (ib *Inbox) Complete(ctx context.Context, key, owner string, answer []byte)
 	if err := ib.claims.Extend(ctx, key, owner); err != nil { // owner's claim?
 		return err
 	}
-	if _, err := ib.store.Accept(ctx, queue.Push{Key: key, Answer: answer}); err != nil {
+	// Accept recorded the key of a queued push: reading costs no commit.
+	_, found, err := ib.store.Lookup(ctx, key)
+	if err == nil && !found {
+		_, err = ib.store.Accept(ctx, queue.Push{Key: key, Answer: answer})
+	}
+	if err != nil {
 		return fmt.Errorf("inbox: recording an answer: %w", err)
 	}
 	return ib.claims.Complete(ctx, key, owner, answer)

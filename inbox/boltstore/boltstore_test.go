@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,4 +95,25 @@ func TestReopenAndCompact(t *testing.T) {
 		assert.Equal(t, []string{"k0", "k1", "k2"}, []string{jobs[0].Key, jobs[1].Key, jobs[2].Key})
 		require.NoError(t, s.Close())
 	}
+}
+
+// BenchmarkAccept accepts pushes of 200 bytes from parallel goroutines,
+// each committed and fsynced (in shared commits) before it returns.
+func BenchmarkAccept(b *testing.B) {
+	s, err := boltstore.Open(filepath.Join(b.TempDir(), "inbox.db"), boltstore.Options{})
+	require.NoError(b, err)
+	defer s.Close()
+	body := make([]byte, 200)
+	var n atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := s.Accept(context.Background(), queue.Push{Key: fmt.Sprint("k", i), Group: fmt.Sprint("g", i%200), Body: body}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
