@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -45,11 +46,32 @@ func testOptions(o inbox.Options) inbox.Options {
 	return o
 }
 
+// opener returns an Inbox on a new, empty store.
+type opener func(t *testing.T, o inbox.Options) *inbox.Inbox
+
 // newInbox returns an Inbox on a memory store.
 func newInbox(t *testing.T, o inbox.Options) *inbox.Inbox {
 	ib := inbox.New(memstore.New(nil), testOptions(o))
 	t.Cleanup(func() { ib.Close() })
 	return ib
+}
+
+// newFileInbox returns an Inbox on a new file.
+func newFileInbox(t *testing.T, o inbox.Options) *inbox.Inbox {
+	ib, err := inbox.Open(filepath.Join(t.TempDir(), "bot.inbox"), testOptions(o))
+	require.NoError(t, err)
+	t.Cleanup(func() { ib.Close() })
+	return ib
+}
+
+// eachStore runs test on an inbox in memory, and on one in a file.
+func eachStore(t *testing.T, test func(t *testing.T, newInbox opener)) {
+	for _, s := range []struct {
+		name string
+		open opener
+	}{{"memory", newInbox}, {"file", newFileInbox}} {
+		t.Run(s.name, func(t *testing.T) { test(t, s.open) })
+	}
 }
 
 // handler returns the push handler of a Receiver on ib.
