@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/inbox"
 	"github.com/csmsg/csmsg/inbox/memstore"
 	"github.com/csmsg/csmsg/inbox/queue"
@@ -100,4 +101,20 @@ func TestLostLeaseFencesOnce(t *testing.T) {
 	st, err := ib.Stats(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 1, st.Running, "the stale worker could not complete the job")
+}
+
+func TestStats(t *testing.T) {
+	clock := storetest.NewClock()
+	ib := inbox.New(memstore.New(clock.Now), testOptions(inbox.Options{
+		Now: func() time.Time { return clock.Now().Add(90 * time.Second) },
+	}))
+	t.Cleanup(func() { ib.Close() })
+	msg := text("u", "1", "x")
+	accept(t, ib, msg)
+	accept(t, ib, text("u", "2", "y"))
+	st, err := ib.Stats(context.Background())
+	require.NoError(t, err)
+	body, err := csmsg.Marshal(msg, csmsg.FormatJSON)
+	require.NoError(t, err)
+	assert.Equal(t, inbox.Stats{Queued: 2, Bytes: 2 * int64(len(body)), OldestAge: 90 * time.Second}, st)
 }
