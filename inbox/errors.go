@@ -17,6 +17,9 @@ var (
 	// the job: a Once step was not recorded, and the job will run again.
 	ErrLeaseLost = queue.ErrLeaseLost
 
+	// ErrClosed means the Inbox, and its store, was closed.
+	ErrClosed = queue.ErrClosed
+
 	// ErrNotFound means no such dead letter.
 	ErrNotFound = queue.ErrNotFound
 

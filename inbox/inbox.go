@@ -141,7 +141,9 @@ func New(store queue.Store, opts Options) *Inbox {
 	return ib
 }
 
-// Close closes the store. Call it after Run returned.
+// Close closes the store. Call it after Run returned: a Run still running
+// ends with [ErrClosed], and the outcomes of its running jobs are lost
+// (they run again after their leases).
 func (ib *Inbox) Close() error {
 	err := queue.ErrClosed
 	ib.close.Do(func() { err = ib.store.Close() })

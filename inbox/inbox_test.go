@@ -410,3 +410,15 @@ func TestDefaultBackoff(t *testing.T) {
 	}
 	assert.Less(t, total, 3*time.Minute, "a failing job holds its user up a few minutes at most")
 }
+
+func TestRunEndsWhenClosed(t *testing.T) {
+	eachStore(t, func(t *testing.T, newInbox opener) {
+		ib := newInbox(t, inbox.Options{})
+		done := make(chan error, 1)
+		go func() { done <- ib.Run(context.Background(), func(context.Context, *inbox.Job) error { return nil }) }()
+		require.NoError(t, ib.Close())
+		err := <-done
+		assert.ErrorIs(t, err, inbox.ErrClosed)
+		assert.EqualError(t, err, "inbox: Run: inbox: store closed")
+	})
+}

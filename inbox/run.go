@@ -32,8 +32,9 @@ const storeCallTimeout = 10 * time.Second
 // When ctx ends, no job starts; running jobs have Options.DrainTimeout to
 // finish, then their contexts are cancelled, and a job that then fails
 // goes back to the queue without counting the attempt. Run returns nil
-// then, [ErrRunning] if another Run is running on the Inbox, or an error
-// for a nil fn.
+// then; an error matching [ErrClosed] if the Inbox was closed under it
+// (after the same drain); [ErrRunning] if another Run is running on the
+// Inbox; or an error for a nil fn.
 func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 	if fn == nil {
 		return errNilFunc
@@ -46,7 +47,7 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 	// Jobs run on a context of their own, cancelled after the drain.
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	r.loop(ctx, jobsCtx)
+	err := r.loop(ctx, jobsCtx)
 	drained := make(chan struct{})
 	go func() { r.wg.Wait(); close(drained) }()
 	drain := time.NewTimer(ib.opts.DrainTimeout)
@@ -58,7 +59,7 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 		cancelJobs()
 		<-drained
 	}
-	return nil
+	return err
 }
 
 var errNilFunc = errors.New("inbox: Run with a nil function")
@@ -75,8 +76,8 @@ type runner struct {
 	stopping atomic.Bool   // jobs' contexts were cancelled by the drain
 }
 
-// loop claims and starts jobs until ctx ends.
-func (r *runner) loop(ctx, jobsCtx context.Context) {
+// loop claims and starts jobs until ctx ends or the store is closed.
+func (r *runner) loop(ctx, jobsCtx context.Context) error {
 	r.busy = make(chan struct{}, r.workers)
 	poll := time.NewTicker(r.ib.opts.PollInterval)
 	defer poll.Stop()
@@ -85,6 +86,9 @@ func (r *runner) loop(ctx, jobsCtx context.Context) {
 	for ctx.Err() == nil {
 		if free := r.workers - len(r.busy); free > 0 {
 			jobs, err := r.ib.store.Claim(ctx, free, r.lease)
+			if errors.Is(err, queue.ErrClosed) {
+				return fmt.Errorf("inbox: Run: %w", err)
+			}
 			if err != nil && ctx.Err() == nil {
 				r.ib.logger.ErrorContext(ctx, "inbox: claiming jobs", slog.Any("err", err))
 			}
@@ -110,6 +114,7 @@ func (r *runner) loop(ctx, jobsCtx context.Context) {
 			}
 		}
 	}
+	return nil
 }
 
 // settle runs a store call that settles a job, on a context that outlives
