@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func (s failingRenew) Renew(context.Context, queue.Lease, time.Duration) error {
 
 func TestRenewalFailureCancelsJob(t *testing.T) {
 	ib := inbox.New(failingRenew{memstore.New(nil), errors.New("store down")},
-		testOptions(inbox.Options{Lease: 30 * time.Millisecond, MaxAttempts: 1}))
+		testOptions(inbox.Options{Lease: 600 * time.Millisecond, MaxAttempts: 1}))
 	t.Cleanup(func() { ib.Close() })
 	causes := make(chan error, 1)
 	run(t, ib, func(ctx context.Context, _ *inbox.Job) error {
@@ -117,4 +118,46 @@ func TestStats(t *testing.T) {
 	body, err := csmsg.Marshal(msg, csmsg.FormatJSON)
 	require.NoError(t, err)
 	assert.Equal(t, inbox.Stats{Queued: 2, Bytes: 2 * int64(len(body)), OldestAge: 90 * time.Second}, st)
+}
+
+// renewals is a store that reports each renewal.
+type renewals struct {
+	queue.Store
+	renewed chan struct{}
+}
+
+func (s renewals) Renew(ctx context.Context, l queue.Lease, lease time.Duration) error {
+	err := s.Store.Renew(ctx, l, lease)
+	select {
+	case s.renewed <- struct{}{}:
+	default:
+	}
+	return err
+}
+
+func TestLeaseRenewedWhileRunning(t *testing.T) {
+	// The store's clock moves only by hand: the job outlives two leases,
+	// and its lease holds because the worker renews it.
+	clock := storetest.NewClock()
+	const lease = 30 * time.Millisecond // renewed every 10ms of real time
+	store := renewals{memstore.New(clock.Now), make(chan struct{})}
+	ib := inbox.New(store, testOptions(inbox.Options{Lease: lease}))
+	t.Cleanup(func() { ib.Close() })
+	var calls atomic.Int32
+	done := make(chan error, 1)
+	stop := run(t, ib, func(ctx context.Context, job *inbox.Job) error {
+		calls.Add(1)
+		for range 6 {
+			clock.Advance(lease / 2)
+			<-store.renewed
+		}
+		_, err := job.Once(ctx, "step", func(context.Context) ([]byte, error) { return nil, nil })
+		done <- err
+		return err
+	})
+	accept(t, ib, text("u", "1", "x"))
+	require.NoError(t, <-done)
+	eventually(t, func() bool { st, _ := ib.Stats(context.Background()); return st == inbox.Stats{} }, "completed")
+	stop()
+	assert.Equal(t, int32(1), calls.Load())
 }

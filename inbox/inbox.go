@@ -117,7 +117,7 @@ type Inbox struct {
 	opts   Options
 	logger *slog.Logger
 	claims *csmsg.MemoryDedup // the Deduper's in-flight claims
-	wake   chan struct{}      // a job may be ready
+	wake   chan struct{}      // a job may be ready: a token wakes one idle worker
 	run    atomic.Bool        // Run is running
 	close  sync.Once
 }
@@ -136,7 +136,7 @@ func Open(path string, opts Options) (*Inbox, error) {
 // New returns an Inbox on store. The Inbox owns it: Close closes it.
 func New(store queue.Store, opts Options) *Inbox {
 	opts = withDefaults(opts)
-	ib := &Inbox{store: store, opts: opts, logger: opts.Logger, wake: make(chan struct{}, 1)}
+	ib := &Inbox{store: store, opts: opts, logger: opts.Logger, wake: make(chan struct{}, opts.Workers)}
 	ib.claims = &csmsg.MemoryDedup{TTL: csmsg.RetryWindow, Logger: ib.logger}
 	return ib
 }
@@ -235,7 +235,7 @@ func (ib *Inbox) Purge(ctx context.Context) error {
 	return nil
 }
 
-// notify wakes Run.
+// notify wakes an idle worker of Run.
 func (ib *Inbox) notify() {
 	select {
 	case ib.wake <- struct{}{}:

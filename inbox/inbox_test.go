@@ -247,28 +247,6 @@ func TestOnceRepeatedName(t *testing.T) {
 	})
 }
 
-func TestLeaseRenewedWhileRunning(t *testing.T) {
-	eachStore(t, func(t *testing.T, newInbox opener) {
-		ib := newInbox(t, inbox.Options{Lease: 300 * time.Millisecond})
-		var calls atomic.Int32
-		var rec recorder
-		run(t, ib, func(ctx context.Context, job *inbox.Job) error {
-			calls.Add(1)
-			select {
-			case <-time.After(time.Second): // over three leases
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			rec.add(job.Message)
-			return nil
-		})
-		accept(t, ib, text("u", "1", "x"))
-		eventually(t, func() bool { return rec.count() == 1 }, "done")
-		time.Sleep(50 * time.Millisecond)
-		assert.Equal(t, int32(1), calls.Load())
-	})
-}
-
 func TestShutdownReturnsRunningJob(t *testing.T) {
 	eachStore(t, func(t *testing.T, newInbox opener) {
 		ib := newInbox(t, inbox.Options{DrainTimeout: 20 * time.Millisecond})
@@ -337,7 +315,7 @@ func TestOpenFile(t *testing.T) {
 
 	ib, err = inbox.Open(path, testOptions(inbox.Options{}))
 	require.NoError(t, err)
-	defer ib.Close()
+	t.Cleanup(func() { ib.Close() }) // after Run's
 	var rec recorder
 	run(t, ib, func(_ context.Context, job *inbox.Job) error { rec.add(job.Message); return nil })
 	eventually(t, func() bool { return rec.count() == 1 }, "the job survived the reopen")

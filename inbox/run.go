@@ -43,11 +43,22 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 		return ErrRunning
 	}
 	defer ib.run.Store(false)
-	r := &runner{ib: ib, fn: fn, workers: ib.opts.Workers, lease: ib.opts.Lease}
-	// Jobs run on a context of their own, cancelled after the drain.
+	r := &runner{ib: ib, fn: fn}
+	// Workers claim until loopCtx ends: with ctx, or when the store is
+	// closed. Jobs run on a context of their own, cancelled after the
+	// drain.
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	defer stopLoop()
+	r.stopLoop = stopLoop
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	err := r.loop(ctx, jobsCtx)
+	for range ib.opts.Workers {
+		r.wg.Add(1)
+		go r.worker(loopCtx, jobsCtx)
+	}
+	r.wg.Add(1)
+	go r.purge(loopCtx)
+	<-loopCtx.Done()
 	drained := make(chan struct{})
 	go func() { r.wg.Wait(); close(drained) }()
 	drain := time.NewTimer(ib.opts.DrainTimeout)
@@ -59,62 +70,83 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 		cancelJobs()
 		<-drained
 	}
-	return err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
 }
 
 var errNilFunc = errors.New("inbox: Run with a nil function")
 
 // runner is one Run.
 type runner struct {
-	ib      *Inbox
-	fn      Func
-	workers int
-	lease   time.Duration
-
+	ib       *Inbox
+	fn       Func
+	stopLoop context.CancelFunc
 	wg       sync.WaitGroup
-	busy     chan struct{} // one token per running job
-	stopping atomic.Bool   // jobs' contexts were cancelled by the drain
+	stopping atomic.Bool // jobs' contexts were cancelled by the drain
+
+	mu  sync.Mutex
+	err error // why the loop stopped, if not its context
 }
 
-// loop claims and starts jobs until ctx ends or the store is closed.
-func (r *runner) loop(ctx, jobsCtx context.Context) error {
-	r.busy = make(chan struct{}, r.workers)
-	poll := time.NewTicker(r.ib.opts.PollInterval)
+// worker claims and runs one job at a time until ctx ends or the store
+// is closed. Workers claim each for itself, so that a store can commit
+// their claims together (as the file store does).
+func (r *runner) worker(ctx, jobsCtx context.Context) {
+	defer r.wg.Done()
+	ib := r.ib
+	poll := time.NewTimer(ib.opts.PollInterval)
 	defer poll.Stop()
-	purge := time.NewTicker(DefaultPurgeInterval)
-	defer purge.Stop()
 	for ctx.Err() == nil {
-		if free := r.workers - len(r.busy); free > 0 {
-			jobs, err := r.ib.store.Claim(ctx, free, r.lease)
-			if errors.Is(err, queue.ErrClosed) {
-				return fmt.Errorf("inbox: Run: %w", err)
+		jobs, err := ib.store.Claim(ctx, 1, ib.opts.Lease)
+		switch {
+		case errors.Is(err, queue.ErrClosed):
+			r.mu.Lock()
+			if r.err == nil {
+				r.err = fmt.Errorf("inbox: Run: %w", err)
 			}
-			if err != nil && ctx.Err() == nil {
-				r.ib.logger.ErrorContext(ctx, "inbox: claiming jobs", slog.Any("err", err))
-			}
+			r.mu.Unlock()
+			r.stopLoop()
+			return
+		case err != nil && ctx.Err() == nil:
+			ib.logger.ErrorContext(ctx, "inbox: claiming a job", slog.Any("err", err))
+		}
+		if len(jobs) > 0 {
 			for _, j := range jobs {
-				r.busy <- struct{}{}
-				r.wg.Add(1)
-				go func() {
-					defer func() { <-r.busy; r.wg.Done(); r.ib.notify() }()
-					r.work(jobsCtx, j)
-				}()
+				r.work(jobsCtx, j)
 			}
-			if len(jobs) == free {
-				continue // there may be more
+			continue // the user's next job may be ready
+		}
+		if !poll.Stop() {
+			select {
+			case <-poll.C:
+			default:
 			}
 		}
+		poll.Reset(ib.opts.PollInterval)
 		select {
 		case <-ctx.Done():
-		case <-r.ib.wake:
+		case <-ib.wake:
 		case <-poll.C:
-		case <-purge.C:
+		}
+	}
+}
+
+// purge forgets expired keys and dead letters every DefaultPurgeInterval.
+func (r *runner) purge(ctx context.Context) {
+	defer r.wg.Done()
+	tick := time.NewTicker(DefaultPurgeInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 			if err := r.ib.Purge(ctx); err != nil && ctx.Err() == nil {
 				r.ib.logger.ErrorContext(ctx, "inbox: purge failed", slog.Any("err", err))
 			}
 		}
 	}
-	return nil
 }
 
 // settle runs a store call that settles a job, on a context that outlives
@@ -204,14 +236,14 @@ func (r *runner) keepLease(ctx context.Context, cancel context.CancelCauseFunc, 
 	var lost bool
 	go func() {
 		defer close(finished)
-		tick := time.NewTicker(max(r.lease/3, time.Millisecond))
+		tick := time.NewTicker(max(r.ib.opts.Lease/3, time.Millisecond))
 		defer tick.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-tick.C:
-				err := settle(ctx, func(sctx context.Context) error { return r.ib.store.Renew(sctx, l, r.lease) })
+				err := settle(ctx, func(sctx context.Context) error { return r.ib.store.Renew(sctx, l, r.ib.opts.Lease) })
 				if err != nil {
 					log.WarnContext(ctx, "inbox: renewing a job's lease failed; cancelling the job", slog.Any("err", err))
 					lost = errors.Is(err, queue.ErrLeaseLost)

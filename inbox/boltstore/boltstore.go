@@ -465,7 +465,9 @@ func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.
 	if ready, err := s.anyReady(); !ready || err != nil {
 		return nil, err // an idle poll costs no commit
 	}
-	err := s.update(func(btx *bolt.Tx) error {
+	// Claims of many workers share a commit: fn may run more than once, on
+	// a fresh transaction each time.
+	err := s.db.Batch(func(btx *bolt.Tx) error {
 		out = nil
 		t := tx{btx, s.now().UnixNano()}
 		var ids []uint64
@@ -505,7 +507,13 @@ func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.
 		}
 		return nil
 	})
-	return out, err
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return nil, queue.ErrClosed
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // anyReady reports whether a group's head may be claimed now.
