@@ -161,3 +161,22 @@ func TestLeaseRenewedWhileRunning(t *testing.T) {
 	stop()
 	assert.Equal(t, int32(1), calls.Load())
 }
+
+func TestLogLines(t *testing.T) {
+	var logs logBuffer
+	ib := inbox.New(memstore.New(nil), testOptions(inbox.Options{Logger: logs.logger()}))
+	t.Cleanup(func() { ib.Close() })
+	var calls atomic.Int32
+	stop := run(t, ib, func(context.Context, *inbox.Job) error {
+		if calls.Add(1) == 1 {
+			return errors.New("model timed out")
+		}
+		return inbox.Permanent(errors.New("user blocked the bot"))
+	})
+	accept(t, ib, text("u", "1", "a secret message"))
+	deadLetter(t, ib)
+	stop()
+	assert.Equal(t, `level=WARN msg="inbox: job failed, retrying" job=1 attempt=1 delay=1ms err="model timed out"
+level=ERROR msg="inbox: job dead-lettered" job=1 attempt=2 reason="permanent: user blocked the bot"
+`, logs.String())
+}
