@@ -17,8 +17,9 @@
 // # Growth and compaction
 //
 // The file grows to hold the largest queue it has held, plus the keys kept
-// for the replay window (about 250 bytes a push: at 1,000 pushes a second
-// and the inbox's default retention of about ten minutes, some 150 MB)
+// for the replay window (about 700 bytes a push: 50,000 keys made a file
+// of 33 MB; at 100 pushes a second and the inbox's default retention of
+// about ten minutes, some 40 MB)
 // and the dead letters, and never shrinks by itself:
 // bbolt reuses freed pages but does not return them to the filesystem. A
 // queue that once held a million waiting pushes keeps its size after they
