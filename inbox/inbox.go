@@ -182,13 +182,13 @@ func (ib *Inbox) Stats(ctx context.Context) (Stats, error) {
 // DeadLetter is a job that failed for good: kept, with its message, for
 // DeadRetention, to retry or drop.
 type DeadLetter struct {
-	ID       uint64
-	Key      string
+	ID       uint64        // for Retry and Drop
+	Key      string        // the push's dedup key
 	Message  csmsg.Message // nil if the stored message no longer parses
-	Accepted time.Time
-	Died     time.Time
-	Attempts int
-	Reason   string // the last error, or why it was not retried
+	Accepted time.Time     // when the push was accepted
+	Died     time.Time     // when it was dead-lettered
+	Attempts int           // the attempts it had
+	Reason   string        // the last error, or why it was not retried
 }
 
 // DeadLetters returns up to max dead letters, oldest first.

@@ -112,17 +112,17 @@ type Accepted struct {
 
 // Lease is a claim on one job: its id and the fencing token of the claim.
 type Lease struct {
-	ID    uint64
-	Token uint64
+	ID    uint64 // the job's id, unique in the store
+	Token uint64 // the fencing token, larger for each later claim
 }
 
 // Job is a claimed job.
 type Job struct {
-	Lease    Lease
-	Key      string
-	Group    string
-	Body     []byte
-	Accepted time.Time
+	Lease    Lease     // the claim
+	Key      string    // the dedup key it was accepted with
+	Group    string    // its group
+	Body     []byte    // the message
+	Accepted time.Time // when Accept recorded it
 	// Attempt counts the attempts started, this one included.
 	Attempt int
 	// LastError is the error of the previous attempt, if any.
@@ -133,14 +133,14 @@ type Job struct {
 
 // DeadLetter is a job that will not run again unless revived.
 type DeadLetter struct {
-	ID       uint64
-	Key      string
-	Group    string
-	Body     []byte
-	Accepted time.Time
-	Died     time.Time
-	Attempts int
-	Reason   string
+	ID       uint64    // the job's id
+	Key      string    // the dedup key it was accepted with
+	Group    string    // its group
+	Body     []byte    // the message
+	Accepted time.Time // when Accept recorded it
+	Died     time.Time // when it was dead-lettered
+	Attempts int       // the attempts it had
+	Reason   string    // why: the last error, or why it was not retried
 }
 
 // Stats counts a store's jobs. Queued, Retrying and Running are disjoint.
