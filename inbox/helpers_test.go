@@ -75,7 +75,7 @@ func eachStore(t *testing.T, test func(t *testing.T, newInbox opener)) {
 }
 
 // handler returns the push handler of a Receiver on ib.
-func handler(t *testing.T, ib *inbox.Inbox) http.Handler {
+func handler(t testing.TB, ib *inbox.Inbox) http.Handler {
 	c := cfg
 	c.Dedup = ib
 	r, err := csmsg.NewReceiver(c)
