@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI of the inbox module: vet, staticcheck, the tests (the SIGKILL crash
+# test of a bot process on the file store included, about 10 s), and the
+# race detector over every package (every store runs the conformance suite).
+# .ci/run calls it: `bash inbox/ci.sh`.
+set -euo pipefail
+cd "$(dirname "$0")"
+STATICCHECK=${STATICCHECK:-honnef.co/go/tools/cmd/staticcheck@v0.8.2}
+go mod download
+go vet ./...
+go run "$STATICCHECK" ./...
+go test -count=1 ./...
+go test -race -count=1 ./...
