@@ -877,6 +877,32 @@ func TestError(t *testing.T) {
 	assert.Equal(t, kf.CodeOutsideWindow, apiErr.Code)
 }
 
+func TestErrorPermanent(t *testing.T) {
+	for _, tc := range []struct {
+		code int
+		want bool
+	}{
+		{kf.CodeOutsideWindow, true},
+		{kf.CodeQuotaUsedUp, true},
+		{kf.CodeInvalidOpenID, true},
+		{kf.CodeInvalidMediaID, true},
+		{kf.CodeContentTooLong, true},
+		{44004, true}, // empty content
+		{47001, true}, // data format error
+		{kf.CodeSystemBusy, false},
+		{kf.CodeInvalidCredential, false},
+		{kf.CodeAccessTokenExpired, false},
+		{kf.CodeMinuteLimit, false},
+		{kf.CodeDailyLimit, false},
+		{99999, false}, // unknown: retrying may help
+	} {
+		err := fmt.Errorf("job: %w", &kf.Error{Code: tc.code})
+		var p interface{ Permanent() bool }
+		require.ErrorAs(t, err, &p, "code %d", tc.code)
+		assert.Equal(t, tc.want, p.Permanent(), "code %d", tc.code)
+	}
+}
+
 // sameToken is a TokenSource that breaks its contract: it answers the
 // rejected token again.
 type sameToken struct{}

@@ -102,6 +102,16 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("kf: wechat api error %d: %q", e.Code, e.Msg)
 }
 
+// Permanent reports whether sending the same request again cannot succeed:
+// an openid, media id or content WeChat refuses (40003, 40004–40008,
+// 44004, 45002, 47001), or a reply window that is closed or used up until
+// the user acts (45015, 45047). A queue that retries failed work, such as
+// the inbox module's, finds this method with errors.As and gives up on
+// such a job at once instead of retrying it.
+func (e *Error) Permanent() bool {
+	return kfwire.Final(e.Code)
+}
+
 // tokenRejected reports whether code means WeChat rejected the access token:
 // the call did nothing and may be retried with another token.
 func tokenRejected(code int) bool {
