@@ -505,7 +505,8 @@ func TestBrowserChat(t *testing.T) {
 }
 
 // TestBrowserRefused runs a bot whose Token is wrong, on a phone-sized page:
-// each push is refused (401), and the page shows why next to the message;
+// each push is refused (401), and the page shows why next to the message,
+// as it does once the bot stopped (connection refused);
 // the delivery details the user opens stay open across updates and stay
 // inside the column, and the newest message stays in view.
 func TestBrowserRefused(t *testing.T) {
@@ -545,12 +546,20 @@ func TestBrowserRefused(t *testing.T) {
 		p.waitTrue("the refusal of message "+fmt.Sprint(i+1), fmt.Sprintf(`document.querySelectorAll("#log .meta.failed").length === %d`, i+2))
 	}
 	p.waitText("I ordered a blue mug.")
+	// The bot stops: the cause is a refused connection, with the push's
+	// URL, a long word that must wrap rather than push the row sideways.
+	bot.Close()
+	p.typeText("Hello? Is the shop open?")
+	p.click("#send")
+	p.waitTrue("the failure of the push to the stopped bot", `document.querySelectorAll("#log .meta.failed").length === 6`)
+	p.waitText("connection refused")
 	var overflows bool
 	p.eval(`(() => { const l = document.getElementById("log"); return l.scrollHeight > l.clientHeight; })()`, &overflows)
 	if !overflows {
 		t.Fatal("the log does not overflow: the test of the newest message in view proves nothing")
 	}
 	p.newestVisible()
+	p.fitsColumn()
 
 	// The user opens the details of the last refused message; an update
 	// (the clock moves on) keeps them open, and inside the column.
