@@ -4,7 +4,7 @@
 # dependency). Installs the Debian package chromium if no browser is found,
 # and fonts-noto-cjk if no Chinese font is. Regenerate the README's
 # screenshot with: cd browsertest && go test -run BrowserScreenshot -screenshot ../docs/emulate.png
-# Set CHROMIUM to use another binary. Takes well under a minute once
+# Set CHROMIUM to use another binary. Takes about a minute once
 # Chromium is installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
