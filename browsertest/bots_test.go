@@ -27,11 +27,7 @@ const (
 // answers go through a Client pointed at the emulator (set later). Its
 // Token is botToken: token, or a mistake.
 func newBot(t *testing.T, client *atomic.Pointer[kf.Client], botToken string) *httptest.Server {
-	r, err := csmsg.NewReceiver(csmsg.Config{Token: botToken, EncodingAESKey: aesKey, AppID: appID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot := httptest.NewServer(r.Handler(func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
+	return serveBot(t, botToken, func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
 		c := client.Load()
 		user := msg.MsgHeader().FromUserName
 		switch m := msg.(type) {
@@ -52,22 +48,38 @@ func newBot(t *testing.T, client *atomic.Pointer[kf.Client], botToken string) *h
 			return nil, c.SendMiniProgramPage(ctx, user, kf.MiniProgramCard{Title: "Your order #1024", PagePath: "pages/order/detail?id=1024", ThumbMediaID: id})
 		}
 		return nil, nil
-	}))
+	})
+}
+
+// serveBot serves fn as a bot whose Token is botToken, until the test ends.
+func serveBot(t *testing.T, botToken string, fn csmsg.HandlerFunc) *httptest.Server {
+	r, err := csmsg.NewReceiver(csmsg.Config{Token: botToken, EncodingAESKey: aesKey, AppID: appID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot := httptest.NewServer(r.Handler(fn))
 	t.Cleanup(bot.Close)
 	return bot
 }
 
-// cover draws a small card cover.
-func cover() []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 240, 120))
-	for y := 0; y < 120; y++ {
-		for x := 0; x < 240; x++ {
-			img.Set(x, y, color.RGBA{R: uint8(250 - x/4), G: uint8(120 + y/2), B: 60, A: 255})
+// drawPNG draws a w by h PNG image, each pixel's colour given by pixel.
+func drawPNG(w, h int, pixel func(x, y int) color.RGBA) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, pixel(x, y))
 		}
 	}
 	var b bytes.Buffer
 	png.Encode(&b, img)
 	return b.Bytes()
+}
+
+// cover draws a small card cover.
+func cover() []byte {
+	return drawPNG(240, 120, func(x, y int) color.RGBA {
+		return color.RGBA{R: uint8(250 - x/4), G: uint8(120 + y/2), B: 60, A: 255}
+	})
 }
 
 // connect points the bot's client at the emulator.
@@ -82,11 +94,7 @@ func connect(t *testing.T, client *atomic.Pointer[kf.Client], base string) {
 // newEchoBot starts a bot like examples/echobot, speaking Chinese as a
 // shop's customer service does.
 func newEchoBot(t *testing.T, client *atomic.Pointer[kf.Client]) *httptest.Server {
-	r, err := csmsg.NewReceiver(csmsg.Config{Token: token, EncodingAESKey: aesKey, AppID: appID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bot := httptest.NewServer(r.Handler(func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
+	return serveBot(t, token, func(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, error) {
 		c := client.Load()
 		user := msg.MsgHeader().FromUserName
 		switch m := msg.(type) {
@@ -103,24 +111,15 @@ func newEchoBot(t *testing.T, client *atomic.Pointer[kf.Client]) *httptest.Serve
 			return nil, c.SendText(ctx, user, "您分享了小程序页面「"+m.Title+"」。")
 		}
 		return nil, nil
-	}))
-	t.Cleanup(bot.Close)
-	return bot
+	})
 }
 
-// photo draws the picture the user sends.
+// photo draws the picture the user sends: a hill under the sky.
 func photo() []byte {
-	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
-	for y := 0; y < 240; y++ {
-		for x := 0; x < 320; x++ {
-			c := color.RGBA{R: uint8(90 + y/3), G: uint8(160 + x/8), B: uint8(230 - y/4), A: 255} // sky
-			if y > 150+x/10 {
-				c = color.RGBA{R: uint8(60 + x/8), G: uint8(140 - (y-150)/3), B: 70, A: 255} // hill
-			}
-			img.Set(x, y, c)
+	return drawPNG(320, 240, func(x, y int) color.RGBA {
+		if y > 150+x/10 {
+			return color.RGBA{R: uint8(60 + x/8), G: uint8(140 - (y-150)/3), B: 70, A: 255}
 		}
-	}
-	var b bytes.Buffer
-	png.Encode(&b, img)
-	return b.Bytes()
+		return color.RGBA{R: uint8(90 + y/3), G: uint8(160 + x/8), B: uint8(230 - y/4), A: 255}
+	})
 }
