@@ -245,6 +245,11 @@ func TestEmulate(t *testing.T) {
 				}
 			}
 			assert.Contains(t, codes, kf.CodeAccessTokenExpired)
+			for _, e := range c.Entries {
+				if e.Kind == "error" && e.Code == kf.CodeAccessTokenExpired {
+					assert.True(t, e.Recovered, "the 42001 the client got over")
+				}
+			}
 
 			// Every push and API call is a JSON line on stdout. A line may
 			// follow the conversation's update by a moment: count until

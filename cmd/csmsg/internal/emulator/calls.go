@@ -11,6 +11,16 @@ import (
 	"github.com/csmsg/csmsg/kf/kftest"
 )
 
+// isTokenError reports whether errcode refuses the access token, an error
+// a client gets over by fetching a new token and retrying.
+func isTokenError(errcode int) bool {
+	switch errcode {
+	case kfwire.CodeInvalidCredential, kfwire.CodeInvalidAccessToken, kfwire.CodeAccessTokenExpired:
+		return true
+	}
+	return false
+}
+
 // observe logs a call of the bot, as the fake API answered it, and adds
 // what the user would see.
 func (em *Emulator) observe(c kftest.Call) {
@@ -54,6 +64,7 @@ func (em *Emulator) observe(c kftest.Call) {
 		em.add(e)
 		return
 	}
+	em.recovered(call)
 	switch c.Path {
 	case kftest.PathSend:
 		e := &Entry{From: "bot", Kind: send.MsgType}

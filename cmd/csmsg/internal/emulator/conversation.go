@@ -48,6 +48,11 @@ type Entry struct {
 	Call string `json:"call,omitempty"`
 	Code int    `json:"code,omitempty"`
 	Hint string `json:"hint,omitempty"`
+	// Recovered marks an API error the bot's client got over by itself: a
+	// token error (40001, 40014, 42001) followed by a successful call of
+	// the same kind, as a client that refetches its token and retries
+	// makes. The page shows it as an event, not as an error.
+	Recovered bool `json:"recovered,omitempty"`
 }
 
 // Delivery is the state of a push.
@@ -85,6 +90,23 @@ func (em *Emulator) add(e *Entry) {
 	em.entries = append(em.entries, e)
 	em.bumpLocked()
 	em.mu.Unlock()
+}
+
+// recovered marks the unrecovered token errors of call as recovered: a
+// call of that kind just succeeded.
+func (em *Emulator) recovered(call string) {
+	em.mu.Lock()
+	defer em.mu.Unlock()
+	changed := false
+	for _, e := range em.entries {
+		if e.Kind == "error" && e.From == "bot" && e.Call == call && !e.Recovered && isTokenError(e.Code) {
+			e.Recovered = true
+			changed = true
+		}
+	}
+	if changed {
+		em.bumpLocked()
+	}
 }
 
 // bumpLocked tells the page that the conversation changed. em.mu is held.

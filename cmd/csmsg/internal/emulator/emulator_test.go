@@ -176,3 +176,40 @@ func TestServeMedia(t *testing.T) {
 	}
 	assert.Equal(t, 0, em.api.Calls(kftest.PathGetMedia), "the page's media are not API calls")
 }
+
+// TestRecovered: a token error counts as recovered once a call of the same
+// kind succeeds; other errors, and token errors of other calls, stay.
+func TestRecovered(t *testing.T) {
+	const send = `{"touser":"oUser","msgtype":"text","text":{"content":"hi"}}`
+	for _, tc := range []struct {
+		name   string
+		inject int
+		first  string // the path of the refused call
+		then   string // the path of the call that succeeds
+		want   bool
+	}{
+		{"42001 then send", 42001, kftest.PathSend, kftest.PathSend, true},
+		{"40001 then send", 40001, kftest.PathSend, kftest.PathSend, true},
+		{"40014 then send", 40014, kftest.PathSend, kftest.PathSend, true},
+		{"42001 then another call", 42001, kftest.PathSend, kftest.PathTyping, false},
+		{"busy then send", -1, kftest.PathSend, kftest.PathSend, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			em, srv, _ := newTestEmulator(t)
+			em.api.UserMessage(testUser)
+			em.api.InjectError(tc.first, tc.inject)
+			botCall(t, srv, em, tc.first, send)
+			body := send
+			if tc.then == kftest.PathTyping {
+				body = `{"touser":"oUser","command":"Typing"}`
+			}
+			botCall(t, srv, em, tc.then, body)
+			c := em.snapshot()
+			require.Len(t, c.Entries, 2)
+			assert.Equal(t, "error", c.Entries[0].Kind)
+			assert.Equal(t, tc.inject, c.Entries[0].Code)
+			assert.Equal(t, tc.want, c.Entries[0].Recovered)
+			assert.False(t, c.Entries[1].Recovered)
+		})
+	}
+}

@@ -1,12 +1,15 @@
 // The chat page of csmsg emulate: you play the user; each action is a
 // push to the bot, and the conversation comes from /api/conversation,
 // refreshed on every server-sent event (or by polling if those fail).
+// What the user typed stays in the input until the emulator took it.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 let shownSeq = -1;
 let loading = false;
 let again = false;
+let stick = true; // the log follows the newest message
+const rows = new Map(); // entry id -> {key, node}: unchanged rows are kept, with their open details
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -23,7 +26,14 @@ function img(src, alt) {
   const i = el("img");
   i.src = src;
   i.alt = alt || "";
+  i.addEventListener("load", follow); // the log grew after it was scrolled
   return i;
+}
+
+// follow scrolls the log to the newest message, unless the user scrolled up.
+function follow() {
+  const log = $("log");
+  if (stick) log.scrollTop = log.scrollHeight;
 }
 
 // content returns the bubble or card of a message entry.
@@ -32,7 +42,7 @@ function content(e) {
     case "text":
       return el("div", "bubble", e.text);
     case "image": {
-      const b = el("div", "bubble");
+      const b = el("div", "bubble image");
       b.appendChild(img(e.image_url, "image " + e.media_id));
       return b;
     }
@@ -68,6 +78,10 @@ function deliveryLine(d) {
     meta.textContent = text;
     return meta;
   }
+  if (d.state !== "ok" && last && last.error) {
+    // why the last attempt failed, in view: a refused signature, a wrong key
+    meta.appendChild(el("div", "cause", last.error));
+  }
   const det = el("details");
   det.appendChild(el("summary", "", text));
   for (const a of d.attempts) {
@@ -87,11 +101,11 @@ function row(e) {
   if (e.kind === "error") {
     let t = (e.from === "bot" ? "API error" : "WeChat") + (e.code ? " " + e.code : "") + (e.call ? " (" + e.call + ")" : "") + ": " + (e.text || "");
     if (e.title) t = e.title + " — " + t;
+    if (e.recovered) return note("recovered", "recovered: " + t + " — the bot's client fetched a new access token and retried");
     if (e.hint) t += " — " + e.hint;
     return note("error", t);
   }
   if (e.kind === "note") return note("", e.text);
-  if (e.kind === "typing") return note("typing", e.text === "Typing" ? "the bot is typing…" : "the bot stopped typing");
   if (e.kind === "transfer") return note("transfer", "Transferred to the customer-service tool (passive reply)");
   if (e.kind === "enter") {
     const n = note("enter", "You entered the customer-service chat");
@@ -99,7 +113,6 @@ function row(e) {
     return n;
   }
   const r = el("div", "row " + e.from);
-  r.dataset.id = e.id;
   r.appendChild(el("div", "avatar", e.from === "user" ? "You" : "Bot"));
   const body = el("div", "body");
   body.appendChild(content(e));
@@ -126,11 +139,41 @@ function render(c) {
   }
   $("config").textContent = c.format + " · " + c.mode + " · " + c.endpoint + (c.skew ? " · clock +" + c.skew : "");
   const log = $("log");
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.replaceChildren(...c.entries.map(row));
-  if (atBottom || shownSeq < 0) log.scrollTop = log.scrollHeight;
+  // typing is a status, shown in the title (#typing) while it lasts, not
+  // a line of the history
+  const nodes = c.entries.filter((e) => e.kind !== "typing").map(node);
+  if (!c.entries.length) nodes.push(guide(c));
+  log.replaceChildren(...nodes);
+  follow();
   shownSeq = c.seq;
   document.body.dataset.seq = c.seq;
+}
+
+// node returns the row of entry e: the one shown if e did not change, else
+// a new one, with the delivery details open if they were.
+function node(e) {
+  const key = JSON.stringify(e);
+  const old = rows.get(e.id);
+  if (old && old.key === key) return old.node;
+  const n = row(e);
+  n.dataset.id = e.id;
+  const det = n.querySelector("details");
+  if (det && old && old.node.querySelector("details[open]")) det.open = true;
+  rows.set(e.id, { key, node: n });
+  return n;
+}
+
+// guide tells what to do in an empty conversation.
+function guide(c) {
+  const g = el("div", "guide");
+  g.id = "guide";
+  g.appendChild(el("p", "", "No messages yet. You play the user of the mini program:"));
+  const ul = el("ul");
+  ul.appendChild(el("li", "", "press Enter chat, as a user who taps the customer-service button;"));
+  ul.appendChild(el("li", "", "or type a message below and press Send, or send an image or a mini program card."));
+  g.appendChild(ul);
+  g.appendChild(el("p", "", "Each action is pushed to the bot at " + c.endpoint + "; what the bot sends through the API appears here."));
+  return g;
 }
 
 async function refresh() {
@@ -147,23 +190,38 @@ async function refresh() {
   }
 }
 
+// post sends one of the user's actions to the emulator and reports whether
+// it took it; if not, the flash says why.
 async function post(path, body, isForm) {
   const opts = { method: "POST", body: isForm ? body : JSON.stringify(body || {}) };
   if (!isForm) opts.headers = { "Content-Type": "application/json" };
-  const r = await fetch(path, opts);
   const flash = $("flash");
-  flash.hidden = r.ok;
-  if (!r.ok) flash.textContent = path + ": " + (await r.text());
-  refresh();
+  let why = "";
+  try {
+    const r = await fetch(path, opts);
+    if (!r.ok) why = path + ": " + (await r.text()).trim();
+  } catch (err) {
+    why = "the emulator is not reachable (did csmsg emulate stop?): " + path + " was not sent";
+  }
+  flash.hidden = !why;
+  flash.textContent = why;
+  if (!why) refresh();
+  return !why;
 }
 
-$("form").addEventListener("submit", (ev) => {
+$("form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const t = $("text");
   const content = t.value;
   if (!content.trim()) return;
-  t.value = "";
-  post("api/text", { content });
+  const send = $("send");
+  send.disabled = true;
+  try {
+    // the text stays in the input until the emulator took it
+    if (await post("api/text", { content }) && t.value === content) t.value = "";
+  } finally {
+    send.disabled = false;
+  }
 });
 $("enter").addEventListener("click", () => post("api/enter", { session_from: "csmsg-emulate" }));
 $("card").addEventListener("click", () => post("api/card", {}));
@@ -179,11 +237,41 @@ $("skip-minute").addEventListener("click", () => post("api/advance", { seconds: 
 $("skip-48h").addEventListener("click", () => post("api/advance", { seconds: 48 * 3600 }));
 $("expire").addEventListener("click", () => post("api/expire-tokens"));
 
+// connection shows whether the page is connected to the emulator.
+function connection(cls, text) {
+  const c = $("conn");
+  c.className = cls;
+  c.textContent = text;
+  c.hidden = !text;
+}
+
+let lost = false;
+let calm = 0; // the timer that hides "reconnected"
+
 function listen() {
   if (!window.EventSource) { setInterval(refresh, 1000); return; }
   const es = new EventSource("api/events");
+  es.onopen = () => {
+    if (!lost) return;
+    lost = false;
+    connection("ok", "reconnected to the emulator at " + time(Date.now()));
+    clearTimeout(calm);
+    calm = setTimeout(() => connection("", ""), 15000);
+    refresh();
+  };
   es.onmessage = (ev) => { if (Number(ev.data) !== shownSeq) refresh(); };
+  es.onerror = () => {
+    lost = true;
+    clearTimeout(calm);
+    connection("lost", "connection to the emulator lost: reconnecting…");
+    if (es.readyState === EventSource.CLOSED) setTimeout(listen, 1000); // the browser gave up: start over
+  };
 }
+
+$("log").addEventListener("scroll", () => {
+  const log = $("log");
+  stick = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+});
 
 setInterval(() => { if (!$("typing").hidden) refresh(); }, 5000); // the typing status lapses
 refresh();
