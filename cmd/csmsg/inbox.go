@@ -64,7 +64,7 @@ func inboxCmd(e *env, args []string) error {
 		"  drop ID   delete dead letter ID and its message", inboxExample)
 	target := fs.String("url", "", "the `ADMIN_URL` where the bot serves the inbox's admin handler (required)")
 	var headers headerFlags
-	fs.Var(&headers, "header", "an HTTP header `\"Name: value\"` to send, for the application's authentication (repeatable)")
+	fs.Var(&headers, "header", "send the HTTP `header` \"Name: value\" with each request, for the application's authentication (repeatable)")
 	asJSON := fs.Bool("json", false, "list: print the API's answers as one JSON object, messages included")
 	limit := fs.Int("limit", 100, "list: show at most `N` dead letters, oldest first (1 to 1000)")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for each answer")
