@@ -2,9 +2,11 @@ package inbox_test
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -231,4 +233,29 @@ func without(h http.Header, names ...string) http.Header {
 		h.Del(n)
 	}
 	return h
+}
+
+// The admin page behind the application's own authentication, under
+// /admin/inbox/; or, for a machine nobody else logs in to, on a loopback
+// listener of its own.
+func ExampleInbox_AdminHandler() {
+	ib, err := inbox.Open("bot.inbox", inbox.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ib.Close()
+	requireAdmin := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			user, pass, ok := r.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(user+":"+pass), []byte(os.Getenv("ADMIN_LOGIN"))) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="inbox"`)
+				http.Error(w, "unauthorized", http.StatusUnauthorized)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	http.Handle("/admin/inbox/", http.StripPrefix("/admin/inbox", requireAdmin(ib.AdminHandler())))
+
+	// Or: go http.ListenAndServe("127.0.0.1:8081", ib.AdminHandler())
 }
