@@ -10,7 +10,9 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/csmsg/csmsg"
@@ -28,7 +30,8 @@ import (
 //	go http.ListenAndServe("127.0.0.1:8081", ib.AdminHandler())
 //
 // Its paths are relative to where it is mounted: the page at "/", the API
-// under "api/". The page and the answers are never cached, and the page
+// under "api/"; http.StripPrefix with or without the trailing slash
+// works, and the mount point without its slash redirects to the page. The page and the answers are never cached, and the page
 // may not be framed.
 //
 // # Cross-site requests
@@ -87,6 +90,18 @@ func (ib *Inbox) AdminHandler() http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Content-Security-Policy", adminCSP)
 		h.Set("X-Frame-Options", "DENY")
+		if !strings.HasPrefix(r.URL.Path, "/") { // mounted under a StripPrefix
+			asked, _, _ := strings.Cut(r.RequestURI, "?")
+			if r.URL.Path == "" && !strings.HasSuffix(asked, "/") { // "/admin", not "/admin/"
+				// The page's links are relative: it must be at "/admin/".
+				w.Header().Set("Location", path.Base(asked)+"/")
+				w.WriteHeader(http.StatusMovedPermanently)
+				return
+			}
+			r = r.Clone(r.Context())
+			r.URL.Path = "/" + r.URL.Path
+			r.URL.RawPath = ""
+		}
 		mux.ServeHTTP(w, r)
 	})
 }

@@ -224,6 +224,41 @@ func TestAdminPage(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 404, resp.StatusCode)
+
+	// The mount point without its slash leads to the page.
+	resp, err = http.Get(srv.URL + "/admin")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "/admin/", resp.Request.URL.Path)
+}
+
+// TestAdminMount checks the handler mounted under a prefix stripped with
+// or without its trailing slash.
+func TestAdminMount(t *testing.T) {
+	stats := `{"queued":1,"retrying":0,"running":0,"dead":1,"bytes":128,"oldest_age_ms":90000}` + "\n"
+	for _, prefix := range []string{"/admin/inbox", "/admin/inbox/"} {
+		h := http.StripPrefix(prefix, adminInbox(t).AdminHandler())
+		for _, tc := range []struct {
+			path     string
+			status int
+			body   string
+		}{
+			{"/admin/inbox/api/stats", 200, stats},
+			{"/admin/inbox/api/dead/1/retry", 405, "Method Not Allowed\n"},
+			{"/admin/inbox/admin.css", 200, ""},
+			{"/admin/inbox/nothing", 404, "404 page not found\n"},
+		} {
+			w := do(h, "GET", tc.path, nil)
+			assert.Equal(t, tc.status, w.Code, prefix+" "+tc.path)
+			if tc.body != "" {
+				assert.Equal(t, tc.body, w.Body.String(), prefix+" "+tc.path)
+			}
+		}
+	}
+	w := do(http.StripPrefix("/admin/inbox", adminInbox(t).AdminHandler()), "GET", "/admin/inbox", nil)
+	assert.Equal(t, http.StatusMovedPermanently, w.Code)
+	assert.Equal(t, "inbox/", w.Header().Get("Location"))
 }
 
 // without returns h without the named headers.
