@@ -240,7 +240,7 @@ func TestAdminMount(t *testing.T) {
 	for _, prefix := range []string{"/admin/inbox", "/admin/inbox/"} {
 		h := http.StripPrefix(prefix, adminInbox(t).AdminHandler())
 		for _, tc := range []struct {
-			path     string
+			path   string
 			status int
 			body   string
 		}{
