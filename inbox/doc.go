@@ -85,6 +85,18 @@
 // job that fails then goes back to its group's head without counting the
 // attempt.
 //
+// # Seeing and mending
+//
+// [Inbox.Stats] counts the jobs waiting, in backoff, running and dead,
+// and the age of the oldest waiting one; Options.Logger gets a line for
+// each retry, each dead letter and each dead letter retried or dropped by
+// hand. [Inbox.AdminHandler] is a page and a JSON API for the same: the
+// counts, the dead letters with their errors, and a retry and a drop
+// button; the command 'csmsg inbox list|retry|drop --url ADMIN_URL' calls
+// that API. It shows users' messages, so nothing mounts it: serve it
+// behind the application's authentication, or on a loopback listener.
+// It refuses state-changing requests from other sites' pages.
+//
 // # Stores
 //
 // The inbox runs on a [queue.Store]. [Open] uses the bbolt file of package

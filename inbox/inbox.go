@@ -213,6 +213,7 @@ func (ib *Inbox) Retry(ctx context.Context, id uint64) error {
 	if err := ib.store.Revive(ctx, id); err != nil {
 		return fmt.Errorf("inbox: retrying dead letter %d: %w", id, err)
 	}
+	ib.logger.InfoContext(ctx, "inbox: dead letter queued again", slog.Uint64("job", id))
 	ib.notify()
 	return nil
 }
@@ -223,6 +224,7 @@ func (ib *Inbox) Drop(ctx context.Context, id uint64) error {
 	if err := ib.store.Drop(ctx, id); err != nil {
 		return fmt.Errorf("inbox: dropping dead letter %d: %w", id, err)
 	}
+	ib.logger.InfoContext(ctx, "inbox: dead letter dropped", slog.Uint64("job", id))
 	return nil
 }
 

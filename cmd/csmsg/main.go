@@ -54,6 +54,8 @@ commands:
   serve        run a demo receiver that prints each push as a JSON line
   emulate      run a local WeChat: the customer-service API for a bot and a
                chat page in the browser where you play the user
+  inbox        list, retry or drop an inbox's dead letters through its
+               admin API (--url)
 
 Run 'csmsg <command> --help' for a command's flags and an example.
 Exit status: 0 ok, 1 the endpoint or the input failed, 2 usage error.
@@ -99,6 +101,7 @@ var commands = map[string]func(e *env, args []string) error{
 	"verify-url": verifyCmd,
 	"serve":      serveCmd,
 	"emulate":    emulateCmd,
+	"inbox":      inboxCmd,
 }
 
 func runEnv(e *env, args []string) int {
