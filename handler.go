@@ -273,8 +273,8 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// fail answers err's status, with only the status text as the body, and
-// logs err.
+// fail answers err's status, with the status text and the cause a sender
+// may see as the body (see cause.go), and logs err.
 func (h *handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 	status := statusOf(err)
 	level := slog.LevelWarn
@@ -282,7 +282,7 @@ func (h *handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 		level = slog.LevelError
 	}
 	h.log(req.Context(), level, req, status, err)
-	http.Error(w, http.StatusText(status), status)
+	http.Error(w, answerText(status, err), status)
 }
 
 // log reports a failure to Config.Logger, if set: with the status
@@ -298,6 +298,9 @@ func (h *handler) log(ctx context.Context, level slog.Level, req *http.Request, 
 	msg := "csmsg: push not handled"
 	if status == 0 {
 		msg = "csmsg: dedup store failure"
+	}
+	if c := causeOf(err); c != nil {
+		attrs = append(attrs, slog.String("cause", c.log))
 	}
 	h.r.logger.LogAttrs(ctx, level, msg, append(attrs, slog.Any("err", err))...)
 }

@@ -206,6 +206,19 @@ var wantStatus = map[error]int{
 	ErrEncrypted:        http.StatusBadRequest,
 }
 
+// wantAnswer is the body the Handler answers for each sentinel error: one
+// text for every failure after the signature (ErrDecrypt, ErrAppIDMismatch).
+var wantAnswer = map[error]string{
+	ErrBodyTooLarge:     "Request Entity Too Large: body too large\n",
+	ErrInvalidSignature: "Unauthorized: invalid signature\n",
+	ErrExpired:          "Unauthorized: timestamp outside the allowed window\n",
+	ErrDecrypt:          "Bad Request: cannot decrypt\n",
+	ErrAppIDMismatch:    "Bad Request: cannot decrypt\n",
+	ErrMalformed:        "Bad Request: malformed body\n",
+	ErrUnknownFormat:    "Bad Request: malformed body\n",
+	ErrEncrypted:        "Bad Request: encrypted push, and the receiver has no EncodingAESKey\n",
+}
+
 const hostileNow = fixtureTime
 
 // hostileCases are pushes a receiver must refuse, each with its sentinel.
@@ -417,7 +430,11 @@ func TestReceiverHostile(t *testing.T) {
 				return nil, nil
 			}), http.MethodPost, q, body)
 			assert.Equal(t, wantStatus[tc.want], w.Code)
-			assert.Equal(t, http.StatusText(w.Code)+"\n", w.Body.String(), "the answer holds no detail")
+			want := wantAnswer[tc.want]
+			if tc.name == "keyed: encrypt_type other than aes" || tc.name == "keyed: plaintext push (downgrade)" {
+				want = "Unauthorized: the receiver accepts only encrypted pushes (encrypt_type=aes)\n"
+			}
+			assert.Equal(t, want, w.Body.String(), "the answer names what the sender can see, no detail")
 			assert.False(t, called)
 		})
 	}
