@@ -38,6 +38,7 @@ import (
 	"syscall"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/csmsgtest"
 )
 
@@ -140,16 +141,11 @@ func runEnv(e *env, args []string) int {
 // prefixed returns msg on one line, starting "csmsg: " once (the library's
 // errors name it already).
 func prefixed(msg string) string {
-	msg = oneLine(msg)
+	msg = deliver.OneLine(msg)
 	if !strings.HasPrefix(msg, "csmsg: ") {
 		msg = "csmsg: " + msg
 	}
 	return msg
-}
-
-// oneLine keeps an error message on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // flagSet is a command's flags and its help.

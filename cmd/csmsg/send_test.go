@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -234,7 +235,7 @@ func TestSendMisbehavingEndpoints(t *testing.T) {
 		want  string
 	}{
 		{"slow past the timeout", slow.URL, plainFlags, "text", "no answer within 200ms"},
-		{"500", status(500, "oops"), plainFlags, "text", "status 500 Internal Server Error, not 200"},
+		{"500", status(500, "oops"), plainFlags, "text", `status 500 in 0ms: the bot failed: see its log (it says "oops") (WeChat retries)`},
 		{"redirect", status(302, ""), plainFlags, "text", "WeChat does not follow redirects"},
 		{"wrong body", status(200, "ok"), plainFlags, "text", `answer is neither "success", empty, nor a passive reply: starts with "ok"`},
 		{"reply with a bad signature", replyEndpoint(t, safeCfg, encrypted(func(b []byte) []byte {
@@ -252,16 +253,66 @@ func TestSendMisbehavingEndpoints(t *testing.T) {
 		{"reply to the wrong user", replyEndpoint(t, plainCfg, plainReply("oSomeoneElse")), append([]string{"--format", "json"}, plainFlags...), "text", `passive reply addressed to "oSomeoneElse"`},
 		{"reply in the wrong format", replyEndpoint(t, plainCfg, plainReply("oCSMSG-demo-user-0000000001")), plainFlags, "text", "passive reply in json, but the push was xml"},
 		{"transfer of an event", replyEndpoint(t, plainCfg, plainReply("oCSMSG-demo-user-0000000001")), append([]string{"--format", "json"}, plainFlags...), "user_enter_tempsession", "transfer_customer_service to an event"},
-		{"refused push", newBot(t, safeCfg, false).URL, plainFlags, "text", "status 401 Unauthorized"},
+		{"refused push", newBot(t, safeCfg, false).URL, plainFlags, "text", "status 401 in 0ms: the endpoint accepts only encrypted pushes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"send", tc.kind, "--url", tc.url, "--timeout", "200ms", "--retry-pause", "1ms"}, tc.flags...)
 			code, stdout, stderr := runCmd(t, "", args...)
+			stdout = millis.ReplaceAllString(stdout, " in 0ms:")
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stdout, tc.want)
 			assert.Contains(t, stdout, "attempt 3/3", "WeChat tries three times")
 			assert.NotContains(t, stdout, "attempt 4/3")
+			assert.Equal(t, "csmsg: the endpoint failed 1 of 1 pushes (3 attempts each): WeChat would show the user that the service is unavailable\n", stderr)
+		})
+	}
+}
+
+// millis matches the time an attempt took, which tests set to 0.
+var millis = regexp.MustCompile(` in [0-9]+ms:`)
+
+// TestSendSetupMistakes checks that each likely setup mistake is named,
+// with the flag to check, in every attempt's line.
+func TestSendSetupMistakes(t *testing.T) {
+	safeCfg, safeFlags := modeConfig("safe")
+	plainCfg, plainFlags := modeConfig("plain")
+	withFlag := func(flags []string, name, value string) []string {
+		out := append([]string(nil), flags...)
+		for i := range out {
+			if out[i] == name {
+				out[i+1] = value
+			}
+		}
+		return out
+	}
+	stale := safeCfg
+	stale.Now = func() time.Time { return time.Now().Add(-400 * time.Second) }
+	cases := []struct {
+		name  string
+		bot   csmsg.Config
+		flags []string
+		want  string
+	}{
+		{"wrong token", plainCfg, withFlag(plainFlags, "--token", "wrong-token"), "status 401 in 0ms: the endpoint refused the signature: check that --token matches the bot's Token (WeChat retries)"},
+		{"wrong token, safe", safeCfg, withFlag(safeFlags, "--token", "wrong-token"), "status 401 in 0ms: the endpoint refused the signature: check that --token matches the bot's Token (WeChat retries)"},
+		{"stale timestamp", stale, safeFlags, "status 401 in 0ms: the endpoint refused the timestamp as too old or too new: check that this machine's clock and the bot's agree (WeChat retries)"},
+		{"wrong appid", safeCfg, withFlag(safeFlags, "--appid", "wx0000000000000000"), "status 400 in 0ms: the endpoint could not decrypt the push: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+		{"wrong key", safeCfg, withFlag(safeFlags, "--aes-key", strings.Repeat("B", 43)), "status 400 in 0ms: the endpoint could not decrypt the push: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+		{"encrypted push at a plaintext bot", plainCfg, safeFlags, "status 400 in 0ms: the endpoint has no EncodingAESKey and refused the encrypted push: check that --mode matches the bot's mode (plain without a key) (WeChat retries)"},
+		{"plaintext push at a bot with a key", safeCfg, plainFlags, "status 401 in 0ms: the endpoint accepts only encrypted pushes: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := newBot(t, tc.bot, false).URL
+			args := append([]string{"send", "text", "--url", url}, append(tc.flags, fast...)...)
+			code, stdout, stderr := runCmd(t, "", args...)
+			assert.Equal(t, 1, code)
+			lines := strings.Split(millis.ReplaceAllString(stdout, " in 0ms:"), "\n")
+			require.Len(t, lines, 5, stdout)
+			for i, line := range lines[1:4] {
+				assert.Equal(t, fmt.Sprintf("  attempt %d/3: %s", i+1, tc.want), line)
+			}
 			assert.Equal(t, "csmsg: the endpoint failed 1 of 1 pushes (3 attempts each): WeChat would show the user that the service is unavailable\n", stderr)
 		})
 	}
@@ -392,7 +443,7 @@ func TestParseCapturedPush(t *testing.T) {
 		{"safe", append(safe, "--query", vectorQuery, "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, a whole URL", append(safe, "--query", "https://example.com/wechat?"+vectorQuery, "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, at its time", append(safe, "--query", vectorQuery, "--now", "2024-04-26T06:22:00Z", "-"), vectorBody, 0, wantSafe, ""},
-		{"safe, stale", append(safe, "--query", vectorQuery, "--now", "1714212445", "-"), vectorBody, 1, "", "csmsg: timestamp outside the allowed window: timestamp is -27h46m40s from the receiver's clock\n"},
+		{"safe, stale", append(safe, "--query", vectorQuery, "--now", "1714212445", "-"), vectorBody, 1, "", "csmsg: timestamp outside the allowed window: timestamp 1714112445 (2024-04-26 06:20:45 UTC) is 1 day 3 hours behind the receiver's clock (tolerance 5m0s)\n"},
 		{"safe, wrong token", []string{"parse", "--token", "B", "--aes-key", vectorKey, "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: invalid signature: msg_signature does not match\n"},
 		{"safe, wrong appid", []string{"parse", "--token", vectorToken, "--aes-key", vectorKey, "--appid", "wxother", "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
 		{"safe, no key", []string{"parse", "--token", vectorToken, "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
