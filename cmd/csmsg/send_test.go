@@ -397,7 +397,12 @@ func TestVerifyURL(t *testing.T) {
 
 	code, _, stderr = runCmd(t, "", "verify-url", "--url", bot.URL, "--token", "wrong")
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized, not 200\n", stderr)
+	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized: the endpoint refused the signature: check that --token matches the bot's Token\n", stderr)
+
+	stale := csmsg.Config{Token: testToken, Now: func() time.Time { return time.Now().Add(time.Hour) }}
+	code, _, stderr = runCmd(t, "", "verify-url", "--url", newBot(t, stale, false).URL, "--token", testToken)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized: the endpoint refused the timestamp as too old or too new: check that this machine's clock and the bot's agree\n", stderr)
 
 	wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("success")) }))
 	defer wrong.Close()

@@ -76,7 +76,7 @@ func verifyCmd(e *env, args []string) error {
 	}
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("verify-url: status %s, not 200", resp.Status)
+		return fmt.Errorf("verify-url: status %s: %s", resp.Status, deliver.Wording{}.Refusal(resp.StatusCode, body))
 	case string(body) != *echostr:
 		return fmt.Errorf("verify-url: the answer %q is not the echostr %q, verbatim", deliver.FirstRunes(body, 40), *echostr)
 	}

@@ -67,7 +67,7 @@ func (em *Emulator) push(w http.ResponseWriter, msg csmsg.Message, e *Entry) {
 		em.mu.Unlock()
 		if !last.OK {
 			em.add(&Entry{From: "wechat", Kind: "error", Call: "push",
-				Text: fmt.Sprintf("the bot did not answer the push well in %d attempts", attempts),
+				Text: fmt.Sprintf("the bot did not answer the push well in %d attempts: %s", attempts, last.Error),
 				Hint: "WeChat shows the user: 该小程序客服暂时无法提供服务 (the service is unavailable)"})
 			return
 		}
