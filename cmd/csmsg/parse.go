@@ -126,9 +126,17 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(body) > maxInput {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxInput)
+		return nil, fmt.Errorf("%s is larger than %d MiB", inputName(path), maxInput>>20)
 	}
 	return body, nil
+}
+
+// inputName names the input at path in a message: "standard input" for -.
+func inputName(path string) string {
+	if path == "-" {
+		return "standard input"
+	}
+	return path
 }
 
 // description is what parse prints.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -168,6 +169,7 @@ func sendCmd(e *env, args []string) error {
 	format := fs.String("format", "xml", "the data format: xml or json")
 	mode := fs.String("mode", "", "the encryption mode: plain, compatible or safe (default safe with --aes-key, plain without)")
 	bodyFile := fs.String("body", "", "raw: the plaintext push body to send, from `FILE` (- for standard input), in its own format")
+	force := fs.Bool("force", false, "raw: send --body even if it is not a plaintext push, to see how the endpoint takes junk")
 	repeat := fs.Int("repeat", 1, "send the same push (same MsgId and CreateTime) `N` times, to exercise deduplication")
 	timeout := fs.Duration("timeout", deliver.Timeout, "how long to wait for each answer, as WeChat waits 5 s")
 	pause := fs.Duration("retry-pause", deliver.RetryPause, "the pause between attempts")
@@ -208,6 +210,9 @@ func sendCmd(e *env, args []string) error {
 		if body, err = readInput(*bodyFile, e.stdin); err != nil {
 			return err
 		}
+		if err := checkRaw(*bodyFile, body); err != nil && !*force {
+			return err
+		}
 	} else {
 		if pf.msgID == "" {
 			pf.msgID = randomMsgID()
@@ -244,6 +249,19 @@ func sendCmd(e *env, args []string) error {
 		return fmt.Errorf("the endpoint failed %d of %d pushes (%d attempts each): WeChat would show the user that the service is unavailable", failed, *repeat, deliver.Attempts)
 	}
 	return nil
+}
+
+// checkRaw refuses a --body that is not a plaintext push: bad input, not
+// an endpoint's failure.
+func checkRaw(path string, body []byte) error {
+	_, err := csmsg.Parse(body)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, csmsg.ErrEncrypted):
+		return fmt.Errorf("send raw: %s is an encrypted envelope: --body takes the plaintext push, which send signs and encrypts itself (--force sends it anyway)", inputName(path))
+	}
+	return fmt.Errorf("send raw: %s is not a push: %s (--force sends it anyway)", inputName(path), strings.TrimPrefix(err.Error(), "csmsg: "))
 }
 
 // pushSummary describes a push in a few words: "text MsgId 6054... from

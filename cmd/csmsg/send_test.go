@@ -146,6 +146,41 @@ func TestSendRaw(t *testing.T) {
 	}
 }
 
+// TestSendRawRefusesBadInput checks that a --body that is not a plaintext
+// push is refused before anything is sent, unless --force.
+func TestSendRawRefusesBadInput(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "junk.bin")
+	require.NoError(t, os.WriteFile(junk, []byte("\x00\x01junk"), 0o600))
+	encrypted := filepath.Join("..", "..", "testdata", "encrypted.xml")
+	cfg, flags := modeConfig("plain")
+	bot := newBot(t, cfg, false)
+	cases := []struct {
+		body, stdin string
+		stderr      string
+	}{
+		{junk, "", "csmsg: send raw: " + junk + " is not a push: unknown body format: body starts with '\\x00' (--force sends it anyway)\n"},
+		{"-", "", "csmsg: send raw: standard input is not a push: unknown body format: empty body (--force sends it anyway)\n"},
+		{"-", "<xml><MsgType>text", "csmsg: send raw: standard input is not a push: malformed body: XML syntax error on line 1: unexpected EOF (--force sends it anyway)\n"},
+		{encrypted, "", "csmsg: send raw: " + encrypted + " is an encrypted envelope: --body takes the plaintext push, which send signs and encrypts itself (--force sends it anyway)\n"},
+		{"-", strings.Repeat(" ", 16<<20+1), "csmsg: standard input is larger than 16 MiB\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.body, func(t *testing.T) {
+			args := append(append([]string{"send", "raw", "--url", bot.URL, "--body", tc.body}, flags...), fast...)
+			code, stdout, stderr := runCmd(t, tc.stdin, args...)
+			assert.Equal(t, 1, code)
+			assert.Empty(t, stdout, "nothing is sent")
+			assert.Equal(t, tc.stderr, stderr)
+		})
+	}
+	assert.Empty(t, bot.got())
+
+	args := append(append([]string{"send", "raw", "--url", bot.URL, "--body", "-", "--force"}, flags...), fast...)
+	code, stdout, _ := runCmd(t, "<xml><MsgType>text", args...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, millis.ReplaceAllString(stdout, " in 0ms:"), "attempt 1/3: status 400 in 0ms: the endpoint could not read the push (WeChat retries)\n")
+}
+
 func TestSendRepeatIsDeduplicated(t *testing.T) {
 	for _, kind := range []string{"text", "user_enter_tempsession"} {
 		t.Run(kind, func(t *testing.T) {
