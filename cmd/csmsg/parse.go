@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -67,7 +68,12 @@ func parseCmd(e *env, args []string) error {
 	} else {
 		msg, err = csmsg.Parse(body)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, csmsg.ErrEncrypted) && r == nil:
+		return fmt.Errorf("%w: to verify and decrypt it, pass --token, --aes-key, --appid and --query (the push request's URL query); run 'csmsg parse --help'", csmsg.ErrEncrypted)
+	case errors.Is(err, csmsg.ErrEncrypted):
+		return fmt.Errorf("%w: pass --aes-key and --appid to decrypt it", csmsg.ErrEncrypted)
+	case err != nil:
 		return err
 	}
 	return printJSON(e.stdout, describe(msg), "  ")
