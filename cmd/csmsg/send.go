@@ -34,6 +34,10 @@ const (
 	wireAppID = "AppId"
 )
 
+// cardAppIDFlag is the flag of a card's AppId, named apart from --appid
+// (the mini program's, for encryption); it was --app-id before.
+const cardAppIDFlag = "card-appid"
+
 // sendKinds returns the KIND arguments of send: the name of each kind in
 // csmsg.Kinds, and raw.
 func sendKinds() []string {
@@ -84,7 +88,7 @@ func (p *pushFields) register(fs *flagSet) {
 		}
 	}
 	for _, name := range names {
-		flagName := flagNameOf(name)
+		flagName := fieldFlag(name)
 		if fs.Lookup(flagName) != nil { // a field named as another flag
 			flagName = "field-" + flagName
 		}
@@ -96,6 +100,15 @@ func (p *pushFields) register(fs *flagSet) {
 		}
 		p.values[name] = fs.String(flagName, def, help)
 	}
+}
+
+// fieldFlag returns the flag of a field: that of its wire name, but
+// --card-appid for AppId.
+func fieldFlag(name string) string {
+	if name == wireAppID {
+		return cardAppIDFlag
+	}
+	return flagNameOf(name)
 }
 
 // flagNameOf returns the flag of a wire name: its words in lower case
@@ -115,7 +128,7 @@ func flagNameOf(name string) string {
 }
 
 // message builds the push of kind, a kind's name in csmsg.Kinds, from the
-// fields; AppId, when --app-id is not given, is appID or the sample's.
+// fields; AppId, when --card-appid is not given, is appID or the sample's.
 func (p *pushFields) message(kind, appID string) (csmsg.Message, error) {
 	h := csmsg.Header{ToUserName: p.to, FromUserName: p.from, CreateTime: p.createTime}
 	if h.CreateTime == 0 {
@@ -173,6 +186,9 @@ func sendCmd(e *env, args []string) error {
 	repeat := fs.Int("repeat", 1, "send the same push (same MsgId and CreateTime) `N` times, to exercise deduplication")
 	timeout := fs.Duration("timeout", deliver.Timeout, "how long to wait for each answer, as WeChat waits 5 s")
 	pause := fs.Duration("retry-pause", deliver.RetryPause, "the pause between attempts")
+	if renamedFlag(args, "app-id") {
+		return usageError("send: --app-id is now --" + cardAppIDFlag + " (the card's AppId); --appid is the mini program's, for encryption")
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -249,6 +265,20 @@ func sendCmd(e *env, args []string) error {
 		return fmt.Errorf("the endpoint failed %d of %d pushes (%d attempts each): WeChat would show the user that the service is unavailable", failed, *repeat, deliver.Attempts)
 	}
 	return nil
+}
+
+// renamedFlag reports whether args, before any "--", use the flag name.
+func renamedFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRaw refuses a --body that is not a plaintext push: bad input, not

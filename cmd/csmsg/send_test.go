@@ -93,7 +93,7 @@ func TestSendEveryKindFormatMode(t *testing.T) {
 			Event: "user_enter_tempsession", SessionFrom: "from-button"},
 	}
 	fields := []string{"--to", "gh_test", "--from", "oUser", "--create-time", "1714112445", "--msgid", "6054768590064713728",
-		"--content", "hello <&> 你好", "--pic-url", "http://pic/1?a=b&c=d", "--media-id", "MEDIA", "--title", "T", "--app-id", "wxcard",
+		"--content", "hello <&> 你好", "--pic-url", "http://pic/1?a=b&c=d", "--media-id", "MEDIA", "--title", "T", "--card-appid", "wxcard",
 		"--page-path", "pages/a?b=c", "--thumb-url", "http://thumb", "--thumb-media-id", "THUMB", "--session-from", "from-button"}
 	for _, kind := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession"} {
 		for _, format := range []string{"xml", "json"} {
@@ -395,6 +395,8 @@ func TestSendUsage(t *testing.T) {
 		{[]string{"send", "text", "--url", "http://x", "--token", "t", "--aes-key", "short", "--appid", "wx"}, "csmsg: invalid config: --aes-key must be 43 characters, not 5\n"},
 		{[]string{"send", "text", "--url", "http://x", "--token", "t", "--aes-key", testKey}, "csmsg: invalid config: --appid is required with --aes-key\n"},
 		{[]string{"send", "text", "--nope"}, "csmsg: send: flag provided but not defined: -nope; run 'csmsg send --help'\n"},
+		{[]string{"send", "miniprogrampage", "--app-id", "wxcard"}, "csmsg: send: --app-id is now --card-appid (the card's AppId); --appid is the mini program's, for encryption\n"},
+		{[]string{"send", "miniprogrampage", "-app-id=wxcard"}, "csmsg: send: --app-id is now --card-appid (the card's AppId); --appid is the mini program's, for encryption\n"},
 		{[]string{"verify-url", "--url", "http://x"}, "csmsg: verify-url: --token is required\n"},
 		{[]string{"serve", "extra"}, "csmsg: serve takes no arguments; run 'csmsg serve --help'\n"},
 		{[]string{"emulate", "--token", "t"}, "csmsg: emulate: --endpoint is required\n"},
@@ -617,7 +619,7 @@ func TestSendCoversEveryKind(t *testing.T) {
 					summary = k.MsgType + " MsgId " + msgID
 				case "Event":
 				default:
-					assert.Contains(t, help, "  -"+flagNameOf(name)+" ", "a flag for %s", name)
+					assert.Contains(t, help, "  -"+fieldFlag(name)+" ", "a flag for %s", name)
 					assert.Contains(t, help, k.Name, "the flag of %s names the kind", name)
 				}
 			}
