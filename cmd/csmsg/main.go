@@ -12,6 +12,7 @@
 //	csmsg serve [flags]               a demo receiver that prints each push as a JSON line
 //	csmsg emulate --endpoint URL --token T [flags]
 //	                                  a local WeChat: the customer-service API and a chat page
+//	csmsg version                     the version of csmsg and of the Go toolchain
 //
 // Every command has --help with an example.
 //
@@ -55,6 +56,7 @@ commands:
   serve        run a demo receiver that prints each push as a JSON line
   emulate      run a local WeChat: the customer-service API for a bot and a
                chat page in the browser where you play the user
+  version      print the version of csmsg and of Go
 
 Run 'csmsg <command> --help' for a command's flags and an example.
 Exit status: 0 ok, 1 the endpoint or the input failed, 2 usage error.
@@ -100,6 +102,7 @@ var commands = map[string]func(e *env, args []string) error{
 	"verify-url": verifyCmd,
 	"serve":      serveCmd,
 	"emulate":    emulateCmd,
+	"version":    versionCmd,
 }
 
 func runEnv(e *env, args []string) int {
