@@ -590,7 +590,7 @@ func TestServePlaintextWithTransfer(t *testing.T) {
 
 // csmsgtest.Modes must stay the three modes send takes.
 func TestModesMatchTheFlag(t *testing.T) {
-	for _, m := range csmsgtest.Modes {
+	for _, m := range csmsgtest.Modes() {
 		got, err := parseMode(modeName(m), true)
 		require.NoError(t, err)
 		assert.Equal(t, m, got)
