@@ -30,6 +30,13 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 //     signature 401; a body that does not parse or decrypt, a wrong appid,
 //     or an encrypted body at a receiver without a key 400. Then fn's reply
 //     is written, "success" for a nil one, or 500 if fn fails.
+//   - A refusal's body is the status text and what the sender can see for
+//     itself ("Unauthorized: invalid signature", "Unauthorized: timestamp
+//     outside the allowed window", "Bad Request: encrypted push, and the
+//     receiver has no EncodingAESKey"); every failure to decrypt a
+//     correctly signed push answers "Bad Request: cannot decrypt", so that
+//     the answers are no oracle. Config.Logger gets the cause in words,
+//     with the Config field to check.
 //   - Any other method is 405.
 //
 // Each push is handled once, with Config.Dedup: a retry of a push that was

@@ -71,8 +71,9 @@ type Config struct {
 	// HandlerFunc again.
 	DisableDedup bool
 
-	// Logger receives a line for each push the Handler refuses or fails;
-	// nil means nothing is logged. No line holds the Token, a key or a body.
+	// Logger receives a line for each push the Handler refuses or fails,
+	// with its cause in words and the field to check; nil means nothing is
+	// logged. No line holds the Token, a key or a body.
 	Logger *slog.Logger
 }
 
