@@ -73,6 +73,12 @@ func parseCmd(e *env, args []string) error {
 		return fmt.Errorf("%w: to verify and decrypt it, pass --token, --aes-key, --appid and --query (the push request's URL query); run 'csmsg parse --help'", csmsg.ErrEncrypted)
 	case errors.Is(err, csmsg.ErrEncrypted):
 		return fmt.Errorf("%w: pass --aes-key and --appid to decrypt it", csmsg.ErrEncrypted)
+	case errors.Is(err, csmsg.ErrInvalidSignature):
+		return fmt.Errorf("%w: check that --token is the bot's Token and --query the captured request's whole query", err)
+	case errors.Is(err, csmsg.ErrAppIDMismatch):
+		return fmt.Errorf("%w: check that --appid is the mini program's appid", err)
+	case errors.Is(err, csmsg.ErrDecrypt):
+		return fmt.Errorf("%w: check that --aes-key is the bot's EncodingAESKey", err)
 	case err != nil:
 		return err
 	}

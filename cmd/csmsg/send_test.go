@@ -486,11 +486,12 @@ func TestParseCapturedPush(t *testing.T) {
 		{"safe, a whole URL", append(safe, "--query", "https://example.com/wechat?"+vectorQuery, "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, at its time", append(safe, "--query", vectorQuery, "--now", "2024-04-26T06:22:00Z", "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, stale", append(safe, "--query", vectorQuery, "--now", "1714212445", "-"), vectorBody, 1, "", "csmsg: timestamp outside the allowed window: timestamp 1714112445 (2024-04-26 06:20:45 UTC) is 1 day 3 hours behind the receiver's clock (tolerance 5m0s)\n"},
-		{"safe, wrong token", []string{"parse", "--token", "B", "--aes-key", vectorKey, "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: invalid signature: msg_signature does not match\n"},
-		{"safe, wrong appid", []string{"parse", "--token", vectorToken, "--aes-key", vectorKey, "--appid", "wxother", "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
+		{"safe, wrong token", []string{"parse", "--token", "B", "--aes-key", vectorKey, "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: invalid signature: msg_signature does not match: check that --token is the bot's Token and --query the captured request's whole query\n"},
+		{"safe, wrong appid", []string{"parse", "--token", vectorToken, "--aes-key", vectorKey, "--appid", "wxother", "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: appid mismatch: check that --appid is the mini program's appid\n"},
+		{"safe, wrong key", []string{"parse", "--token", vectorToken, "--aes-key", strings.Repeat("B", 43), "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: cannot decrypt: bad padding: check that --aes-key is the bot's EncodingAESKey\n"},
 		{"safe, no key", []string{"parse", "--token", vectorToken, "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
 		{"plaintext", []string{"parse", "--token", vectorToken, "--query", vectorPlainQuery, "-"}, vectorPlainBody, 0, "", ""},
-		{"plaintext, tampered", []string{"parse", "--token", vectorToken, "--query", strings.Replace(vectorPlainQuery, "486452656", "486452657", 1), "-"}, vectorPlainBody, 1, "", "csmsg: invalid signature: signature does not match\n"},
+		{"plaintext, tampered", []string{"parse", "--token", vectorToken, "--query", strings.Replace(vectorPlainQuery, "486452656", "486452657", 1), "-"}, vectorPlainBody, 1, "", "csmsg: invalid signature: signature does not match: check that --token is the bot's Token and --query the captured request's whole query\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
