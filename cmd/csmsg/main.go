@@ -32,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -229,6 +230,22 @@ func flagHint(err error) string {
 	s := err.Error()
 	r := strings.NewReplacer("an EncodingAESKey", "--aes-key", "PreviousEncodingAESKey", "--previous-aes-key", "EncodingAESKey", "--aes-key", "AppID", "--appid", "Token", "--token", "Config.", "")
 	return r.Replace(s)
+}
+
+// configFields names the Config fields of the Receiver's log causes by
+// the flags that set them.
+var configFields = strings.NewReplacer(
+	"Config.PreviousEncodingAESKey", "the previous key (not settable here)",
+	"Config.EncodingAESKey", "--aes-key", "Config.AppID", "--appid", "Config.Token", "--token",
+	"Config.Tolerance", "the 5-minute tolerance", "Config.MaxBodyBytes", "the 1 MiB limit")
+
+// causeInFlags is a slog ReplaceAttr that words the cause of a Receiver's
+// log line in the flags of the command.
+func causeInFlags(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == "cause" {
+		a.Value = slog.StringValue(configFields.Replace(a.Value.String()))
+	}
+	return a
 }
 
 // parseFormat reads a --format value.

@@ -579,6 +579,9 @@ func TestServeDemo(t *testing.T) {
 	assert.Contains(t, lines[0], `"Content":"hi safe"`)
 	assert.Contains(t, lines[1], `"Content":"hi compatible"`)
 	assert.Contains(t, stdout.String(), `"status":401`, "refusals are JSON lines too")
+	code, _, _ = runCmd(t, "", append([]string{"send", "text", "--url", base, "--token", "wrong", "--aes-key", demoAESKey, "--appid", demoAppID}, fast...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout.String(), `"cause":"the signature does not match: check that --token is the Token of the message-push settings"`, "the cause in serve's flags")
 }
 
 func TestServePlaintextWithTransfer(t *testing.T) {
