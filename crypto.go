@@ -9,7 +9,9 @@ import (
 
 // WeChat's scheme itself (the signature, the key, AES-256-CBC with its
 // payload layout, the envelopes) is package wxcrypto; this file maps its
-// errors to the package's sentinels.
+// errors to the package's sentinels. A receiver needs none of it by name:
+// Parse verifies and decrypts, EncodeReply and the Handler encrypt, and
+// csmsgtest signs and encrypts for tests.
 
 // parseKey decodes an EncodingAESKey. name is the Config field, for the
 // error.
@@ -19,40 +21,6 @@ func parseKey(name, s string) (*wxcrypto.Key, error) {
 		return nil, fmt.Errorf("%w: %s %w", ErrInvalidConfig, name, err)
 	}
 	return k, nil
-}
-
-// Signature returns WeChat's signature of a request: the lowercase hex SHA-1
-// of token, timestamp, nonce and the extra parts (the Encrypt value, for
-// msg_signature), sorted bytewise and joined with no separator.
-func Signature(token, timestamp, nonce string, extra ...string) string {
-	return wxcrypto.Signature(token, timestamp, nonce, extra...)
-}
-
-// Encrypt encrypts a reply message in WeChat's layout (16 random bytes,
-// length, message, AppID, PKCS#7 padding to 32 bytes) with the current
-// EncodingAESKey, and returns it in base64. With Config.Rand fixed it is
-// deterministic. A receiver without a key returns [ErrInvalidConfig].
-func (r *Receiver) Encrypt(plain []byte) (string, error) {
-	if r.key == nil {
-		return "", fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
-	}
-	encrypt, err := r.key.Seal(r.rand, plain, r.appID)
-	if err != nil {
-		return "", sealError(err)
-	}
-	return encrypt, nil
-}
-
-// Decrypt decrypts an Encrypt value and returns the message it holds, after
-// checking that the payload ends with the receiver's AppID. It tries the
-// current EncodingAESKey, then the previous one if set. Every failure is
-// [ErrDecrypt] or [ErrAppIDMismatch]; a receiver without a key returns
-// [ErrInvalidConfig].
-func (r *Receiver) Decrypt(encrypt string) ([]byte, error) {
-	if r.key == nil {
-		return nil, fmt.Errorf("%w: no EncodingAESKey", ErrInvalidConfig)
-	}
-	return r.decrypt([]byte(encrypt))
 }
 
 // decrypt decrypts an Encrypt value with the receiver's keys.

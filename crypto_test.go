@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -13,16 +14,15 @@ import (
 func TestVectorEncryptedReply(t *testing.T) {
 	r, err := NewReceiver(Config{Token: vecToken, EncodingAESKey: vecKey, AppID: vecAppID, Rand: strings.NewReader("707722b803182950")})
 	require.NoError(t, err)
-	enc, err := r.Encrypt([]byte(`{"demo_resp":"good luck"}`))
-	require.NoError(t, err)
+	enc := encryptReply(t, r, []byte(`{"demo_resp":"good luck"}`))
 	assert.Equal(t, "ELGduP2YcVatjqIS+eZbp80MNLoAUWvzzyJxgGzxZO/5sAvd070Bs6qrLARC9nVHm48Y4hyRbtzve1L32tmxSQ==", enc)
-	assert.Equal(t, "1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1", Signature(vecToken, "1713424427", "415670741", enc))
+	assert.Equal(t, "1b9339964ed2e271e7c7b6ff2b0ef902fc94dea1", wxcrypto.Signature(vecToken, "1713424427", "415670741", enc))
 
-	plain, err := r.Decrypt(enc)
+	plain, err := decryptString(r, enc)
 	require.NoError(t, err)
 	assert.Equal(t, `{"demo_resp":"good luck"}`, string(plain))
 
-	plain, err = r.Decrypt(encrypt)
+	plain, err = decryptString(r, encrypt)
 	require.NoError(t, err)
 	assert.Equal(t, vecSafePlain, string(plain))
 }
@@ -64,17 +64,16 @@ func TestKeyRotation(t *testing.T) {
 	}
 
 	// Replies use the new key only.
-	enc, err := rotating.Encrypt([]byte("reply"))
-	require.NoError(t, err)
-	plain, err := current.Decrypt(enc)
+	enc := encryptReply(t, rotating, []byte("reply"))
+	plain, err := decryptString(current, enc)
 	require.NoError(t, err)
 	assert.Equal(t, "reply", string(plain))
-	_, err = old.Decrypt(enc)
+	_, err = decryptString(old, enc)
 	require.Error(t, err)
 
 	// A payload neither key opens reports the current key's failure.
-	_, err = rotating.Decrypt(sealRaw(t, strings.Repeat("C", 43), make([]byte, 64)))
+	_, err = decryptString(rotating, sealRaw(t, strings.Repeat("C", 43), make([]byte, 64)))
 	require.ErrorIs(t, err, ErrDecrypt)
-	_, err = rotating.Decrypt(sealed(t, "x", "wx0000000000000000"))
+	_, err = decryptString(rotating, sealed(t, "x", "wx0000000000000000"))
 	require.ErrorIs(t, err, ErrAppIDMismatch)
 }

@@ -38,8 +38,7 @@ var (
 var (
 	// ErrInvalidConfig means NewReceiver was given a Config it cannot use:
 	// no Token, an EncodingAESKey that is not 43 characters of base64 for a
-	// 32-byte key, a key without an AppID. Encrypt and Decrypt return it on
-	// a receiver without a key.
+	// 32-byte key, a key without an AppID.
 	ErrInvalidConfig = errors.New("csmsg: invalid config")
 
 	// ErrInvalidSignature means the request is not signed by WeChat: a

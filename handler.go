@@ -30,6 +30,13 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 //     signature 401; a body that does not parse or decrypt, a wrong appid,
 //     or an encrypted body at a receiver without a key 400. Then fn's reply
 //     is written, "success" for a nil one, or 500 if fn fails.
+//   - A refusal's body is the status text and what the sender can see for
+//     itself ("Unauthorized: invalid signature", "Unauthorized: timestamp
+//     outside the allowed window", "Bad Request: encrypted push, and the
+//     receiver has no EncodingAESKey"); every failure to decrypt a
+//     correctly signed push answers "Bad Request: cannot decrypt", so that
+//     the answers are no oracle. Config.Logger gets the cause in words,
+//     with the Config field to check.
 //   - Any other method is 405.
 //
 // Each push is handled once, with Config.Dedup: a retry of a push that was
@@ -273,8 +280,8 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
-// fail answers err's status, with only the status text as the body, and
-// logs err.
+// fail answers err's status, with the status text and the cause a sender
+// may see as the body (see cause.go), and logs err.
 func (h *handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 	status := statusOf(err)
 	level := slog.LevelWarn
@@ -282,7 +289,7 @@ func (h *handler) fail(w http.ResponseWriter, req *http.Request, err error) {
 		level = slog.LevelError
 	}
 	h.log(req.Context(), level, req, status, err)
-	http.Error(w, http.StatusText(status), status)
+	http.Error(w, answerText(status, err), status)
 }
 
 // log reports a failure to Config.Logger, if set: with the status
@@ -298,6 +305,9 @@ func (h *handler) log(ctx context.Context, level slog.Level, req *http.Request, 
 	msg := "csmsg: push not handled"
 	if status == 0 {
 		msg = "csmsg: dedup store failure"
+	}
+	if c := causeOf(err); c != nil {
+		attrs = append(attrs, slog.String("cause", c.log))
 	}
 	h.r.logger.LogAttrs(ctx, level, msg, append(attrs, slog.Any("err", err))...)
 }

@@ -317,15 +317,19 @@ func TestHandlerLogs(t *testing.T) {
 	q.Set("msg_signature", "0000000000000000000000000000000000000000")
 	assert.Equal(t, http.StatusUnauthorized, serve(h, http.MethodPost, q, body).Code)
 	var line struct {
-		Level, Msg, Method, Path, Err string
-		Status                        int
+		Level, Msg, Method, Path, Err, Cause string
+		Status                               int
 	}
 	require.NoError(t, json.Unmarshal(logs.Bytes(), &line))
 	assert.Equal(t, "WARN", line.Level)
 	assert.Equal(t, "csmsg: push not handled", line.Msg)
 	assert.Equal(t, http.StatusUnauthorized, line.Status)
 	assert.Equal(t, "csmsg: invalid signature: msg_signature does not match", line.Err)
-	assertNoSecrets(t, logs.String(), body)
+	assert.Equal(t, "the signature does not match: check that Config.Token is the Token of the message-push settings", line.Cause)
+	assertNoSecrets(t, line.Err, body)
+	assertNoSecrets(t, line.Cause, body)
+	assert.NotContains(t, logs.String(), vecKey)
+	assert.NotContains(t, logs.String(), string(body))
 
 	// Without a Logger nothing is printed anywhere; the default logger is untouched.
 	quiet := newReceiver(t, false, hostileNow, nil)

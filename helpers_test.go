@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 	"github.com/csmsg/csmsg/internal/wxcrypto/wxcryptotest"
 )
 
@@ -127,11 +128,11 @@ var (
 func safeEnvelope(encrypt string, timestamp int64) (url.Values, []byte) {
 	ts := strconv.FormatInt(timestamp, 10)
 	q := url.Values{
-		"signature":     {Signature(vecToken, ts, "415670741")},
+		"signature":     {wxcrypto.Signature(vecToken, ts, "415670741")},
 		"timestamp":     {ts},
 		"nonce":         {"415670741"},
 		"encrypt_type":  {"aes"},
-		"msg_signature": {Signature(vecToken, ts, "415670741", encrypt)},
+		"msg_signature": {wxcrypto.Signature(vecToken, ts, "415670741", encrypt)},
 		"openid":        {openID},
 	}
 	return q, []byte(`{"ToUserName":"gh_97417a04a28d","Encrypt":"` + encrypt + `"}`)
@@ -140,5 +141,20 @@ func safeEnvelope(encrypt string, timestamp int64) (url.Values, []byte) {
 // plainQuery returns a plaintext-mode query signed at the given time.
 func plainQuery(timestamp int64) url.Values {
 	ts := strconv.FormatInt(timestamp, 10)
-	return url.Values{"signature": {Signature(vecToken, ts, "486452656")}, "timestamp": {ts}, "nonce": {"486452656"}}
+	return url.Values{"signature": {wxcrypto.Signature(vecToken, ts, "486452656")}, "timestamp": {ts}, "nonce": {"486452656"}}
+}
+
+// encryptReply seals plain with r's current key, as a reply is.
+func encryptReply(t testing.TB, r *Receiver, plain []byte) string {
+	t.Helper()
+	enc, err := r.key.Seal(r.rand, plain, r.appID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
+}
+
+// decryptString decrypts an Encrypt value with r's keys.
+func decryptString(r *Receiver, encrypt string) ([]byte, error) {
+	return r.decrypt([]byte(encrypt))
 }

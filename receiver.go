@@ -71,8 +71,9 @@ type Config struct {
 	// HandlerFunc again.
 	DisableDedup bool
 
-	// Logger receives a line for each push the Handler refuses or fails;
-	// nil means nothing is logged. No line holds the Token, a key or a body.
+	// Logger receives a line for each push the Handler refuses or fails,
+	// with its cause in words and the field to check; nil means nothing is
+	// logged. No line holds the Token, a key or a body.
 	Logger *slog.Logger
 }
 
@@ -241,7 +242,7 @@ func (r *Receiver) parsePlaintext(body []byte) (Message, error) {
 // decrypts it and parses the message it holds.
 func (r *Receiver) parseEncrypted(query url.Values, body []byte) (Message, error) {
 	if query.Get("encrypt_type") != "aes" {
-		return nil, fmt.Errorf("%w: no encrypt_type=aes, and the receiver has a key", ErrInvalidSignature)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSignature, errNotEncrypted)
 	}
 	encrypt, err := readEnvelope(body)
 	if err != nil {
@@ -333,7 +334,7 @@ func (r *Receiver) checkSignature(query url.Values, sigParam string, encrypt []b
 		// Whole seconds on both sides; Sub saturates, so no timestamp overflows.
 		now := time.Unix(r.now().Unix(), 0)
 		if d := time.Unix(ts, 0).Sub(now); d > r.tolerance || d < -r.tolerance {
-			return fmt.Errorf("%w: timestamp is %v from the receiver's clock", ErrExpired, d)
+			return fmt.Errorf("%w: %s", ErrExpired, describeSkew(ts, d, r.tolerance))
 		}
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -206,6 +207,19 @@ var wantStatus = map[error]int{
 	ErrEncrypted:        http.StatusBadRequest,
 }
 
+// wantAnswer is the body the Handler answers for each sentinel error: one
+// text for every failure after the signature (ErrDecrypt, ErrAppIDMismatch).
+var wantAnswer = map[error]string{
+	ErrBodyTooLarge:     "Request Entity Too Large: body too large\n",
+	ErrInvalidSignature: "Unauthorized: invalid signature\n",
+	ErrExpired:          "Unauthorized: timestamp outside the allowed window\n",
+	ErrDecrypt:          "Bad Request: cannot decrypt\n",
+	ErrAppIDMismatch:    "Bad Request: cannot decrypt\n",
+	ErrMalformed:        "Bad Request: malformed body\n",
+	ErrUnknownFormat:    "Bad Request: malformed body\n",
+	ErrEncrypted:        "Bad Request: encrypted push, and the receiver has no EncodingAESKey\n",
+}
+
 const hostileNow = fixtureTime
 
 // hostileCases are pushes a receiver must refuse, each with its sentinel.
@@ -248,7 +262,7 @@ var hostileCases = []struct {
 	}, ErrInvalidSignature},
 	{"timestamp not an integer", false, nil, func(t testing.TB) (url.Values, []byte) {
 		ts := "1714112445.0"
-		return url.Values{"signature": {Signature(vecToken, ts, "1")}, "timestamp": {ts}, "nonce": {"1"}}, []byte(vecPlainBody)
+		return url.Values{"signature": {wxcrypto.Signature(vecToken, ts, "1")}, "timestamp": {ts}, "nonce": {"1"}}, []byte(vecPlainBody)
 	}, ErrInvalidSignature},
 	{"missing nonce", false, nil, func(t testing.TB) (url.Values, []byte) {
 		q := plainQuery(hostileNow)
@@ -257,11 +271,11 @@ var hostileCases = []struct {
 	}, ErrInvalidSignature},
 	{"empty nonce", false, nil, func(t testing.TB) (url.Values, []byte) {
 		ts := "1714112445"
-		return url.Values{"signature": {Signature(vecToken, ts, "")}, "timestamp": {ts}, "nonce": {""}}, []byte(vecPlainBody)
+		return url.Values{"signature": {wxcrypto.Signature(vecToken, ts, "")}, "timestamp": {ts}, "nonce": {""}}, []byte(vecPlainBody)
 	}, ErrInvalidSignature},
 	{"signed for another token", false, nil, func(t testing.TB) (url.Values, []byte) {
 		ts := "1714112445"
-		return url.Values{"signature": {Signature("BBBBB", ts, "1")}, "timestamp": {ts}, "nonce": {"1"}}, []byte(vecPlainBody)
+		return url.Values{"signature": {wxcrypto.Signature("BBBBB", ts, "1")}, "timestamp": {ts}, "nonce": {"1"}}, []byte(vecPlainBody)
 	}, ErrInvalidSignature},
 	{"timestamp 301 s behind", false, nil, func(t testing.TB) (url.Values, []byte) {
 		return plainQuery(hostileNow - 301), []byte(vecPlainBody)
@@ -417,7 +431,11 @@ func TestReceiverHostile(t *testing.T) {
 				return nil, nil
 			}), http.MethodPost, q, body)
 			assert.Equal(t, wantStatus[tc.want], w.Code)
-			assert.Equal(t, http.StatusText(w.Code)+"\n", w.Body.String(), "the answer holds no detail")
+			want := wantAnswer[tc.want]
+			if tc.name == "keyed: encrypt_type other than aes" || tc.name == "keyed: plaintext push (downgrade)" {
+				want = "Unauthorized: the receiver accepts only encrypted pushes (encrypt_type=aes)\n"
+			}
+			assert.Equal(t, want, w.Body.String(), "the answer names what the sender can see, no detail")
 			assert.False(t, called)
 		})
 	}
@@ -538,13 +556,6 @@ func TestNewReceiverConfig(t *testing.T) {
 		require.NoError(t, err, key)
 	}
 
-	// A receiver without a key can neither encrypt nor decrypt.
-	r, err := NewReceiver(Config{Token: "t"})
-	require.NoError(t, err)
-	_, err = r.Encrypt([]byte("x"))
-	require.ErrorIs(t, err, ErrInvalidConfig)
-	_, err = r.Decrypt(encrypt)
-	require.ErrorIs(t, err, ErrInvalidConfig)
 }
 
 func TestErrorsAreDistinct(t *testing.T) {

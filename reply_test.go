@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/csmsg/csmsg/internal/wxcrypto"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -93,8 +94,8 @@ func checkTransfer(t *testing.T, r *Receiver, q url.Values, ext string, mode Mod
 	}
 	assert.Equal(t, int64(hostileNow), env.TimeStamp)
 	assert.Equal(t, q.Get("nonce"), env.Nonce, "the reply echoes the request's nonce")
-	assert.Equal(t, Signature(vecToken, strconv.FormatInt(env.TimeStamp, 10), env.Nonce, env.Encrypt), env.MsgSignature)
-	plain, err := r.Decrypt(env.Encrypt)
+	assert.Equal(t, wxcrypto.Signature(vecToken, strconv.FormatInt(env.TimeStamp, 10), env.Nonce, env.Encrypt), env.MsgSignature)
+	plain, err := decryptString(r, env.Encrypt)
 	require.NoError(t, err)
 	assert.Equal(t, want, string(plain))
 }

@@ -27,8 +27,9 @@ const (
 	ModeSafe                   // 安全模式: only ToUserName and Encrypt
 )
 
-// Modes lists the three modes, for tests that run a case in each.
-var Modes = []Mode{ModePlaintext, ModeCompatible, ModeSafe}
+// Modes returns the three modes, in a fresh slice, for tests that run a
+// case in each.
+func Modes() []Mode { return []Mode{ModePlaintext, ModeCompatible, ModeSafe} }
 
 // String returns "plaintext", "compatible", "safe", or "Mode(n)".
 func (m Mode) String() string {

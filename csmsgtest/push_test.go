@@ -58,7 +58,7 @@ func accepts(cfg csmsg.Config, mode csmsgtest.Mode) bool {
 // refuse is an error from Sign.
 func TestSignPromise(t *testing.T) {
 	for cname, cfg := range configs {
-		for _, mode := range csmsgtest.Modes {
+		for _, mode := range csmsgtest.Modes() {
 			for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
 				for _, msg := range messages {
 					name := cname + "/" + mode.String() + "/" + f.String() + "/" + msg.MsgHeader().MsgType
@@ -165,7 +165,7 @@ func TestVerifyURL(t *testing.T) {
 func TestReplyInEveryMode(t *testing.T) {
 	for cname, cfg := range configs {
 		cfg.Rand = zeros{}
-		for _, mode := range csmsgtest.Modes {
+		for _, mode := range csmsgtest.Modes() {
 			if !accepts(cfg, mode) {
 				continue
 			}
@@ -227,7 +227,7 @@ func TestRequestOverTheNetwork(t *testing.T) {
 func TestSignSize(t *testing.T) {
 	for cname, cfg := range configs {
 		cfg.Rand = zeros{} // the same nonce and ciphertext every time: the same size
-		for _, mode := range csmsgtest.Modes {
+		for _, mode := range csmsgtest.Modes() {
 			if !accepts(cfg, mode) {
 				continue
 			}

@@ -87,9 +87,9 @@ type StableTokenSource struct {
 	flight    *tokenFlight // the fetch in progress, if any
 }
 
-// MaxTokenMargin bounds how long before its expiry a cached token is
+// maxTokenMargin bounds how long before its expiry a cached token is
 // replaced; see [StableTokenSource].
-const MaxTokenMargin = 5 * time.Minute
+const maxTokenMargin = 5 * time.Minute
 
 // tokenFlight is one fetch that concurrent callers wait for.
 type tokenFlight struct {
@@ -200,7 +200,7 @@ func (s *StableTokenSource) fetch(ctx context.Context, force bool) (string, time
 
 // tokenMargin is how long before a token that lives life it is replaced.
 func tokenMargin(life time.Duration) time.Duration {
-	return min(MaxTokenMargin, life/10)
+	return min(maxTokenMargin, life/10)
 }
 
 func (s *StableTokenSource) now() time.Time {

@@ -43,8 +43,8 @@ func TestStableTokenCache(t *testing.T) {
 	assert.Equal(t, first, token(t, src, ""))
 	assert.Equal(t, 1, s.TokenFetches())
 
-	// 7200 s: the margin is 5 minutes.
-	s.Advance(7200*time.Second - kf.MaxTokenMargin - time.Second)
+	// 7200 s: the margin is 5 minutes (StableTokenSource's doc).
+	s.Advance(7200*time.Second - 5*time.Minute - time.Second)
 	assert.Equal(t, first, token(t, src, ""))
 	assert.Equal(t, 1, s.TokenFetches())
 	s.Advance(time.Second)

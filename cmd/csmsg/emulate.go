@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/cmd/csmsg/internal/emulator"
 )
 
@@ -30,8 +31,8 @@ func emulateCmd(e *env, args []string) error {
 	secret := fs.String("secret", defaultSecret, "the AppSecret the bot's client must use")
 	user := fs.String("user", defaultUser, "the `openid` of the user you play")
 	botID := fs.String("bot-id", defaultBotID, "the mini program's original `id` (ToUserName of the pushes)")
-	timeout := fs.Duration("timeout", wechatTimeout, "how long to wait for each answer to a push, as WeChat waits 5 s")
-	pause := fs.Duration("retry-pause", defaultRetryPause, "the pause between attempts at a push")
+	timeout := fs.Duration("timeout", deliver.Timeout, "how long to wait for each answer to a push, as WeChat waits 5 s")
+	pause := fs.Duration("retry-pause", deliver.RetryPause, "the pause between attempts at a push")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -54,7 +55,8 @@ func emulateCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.timeout, d.pause = *timeout, *pause
+	d.Timeout, d.Pause = *timeout, *pause
+	d.Wording = deliver.Wording{Tool: "csmsg emulate", URLFlag: "--endpoint"}
 	appID := cf.appID
 	if appID == "" {
 		appID = defaultAppID
@@ -64,10 +66,10 @@ func emulateCmd(e *env, args []string) error {
 		return err
 	}
 	em := emulator.New(e.ctx, emulator.Config{
-		Deliver: func(ctx context.Context, body []byte, report func(emulator.Attempt)) {
-			d.deliver(ctx, body, func(a attemptResult) { report(emulator.Attempt(a)) })
+		Deliver: func(ctx context.Context, body []byte, report func(deliver.Attempt)) {
+			d.Deliver(ctx, body, report)
 		},
-		Endpoint: d.target, Mode: modeName(d.mode), Format: f,
+		Endpoint: d.Target, Mode: modeName(d.Mode), Format: f,
 		AppID: appID, Secret: *secret, User: *user, BotID: *botID,
 		Base: "http://" + ln.Addr().String() + "/", Log: &lockedWriter{w: e.stdout},
 		SessionFrom: defaultSession, CardTitle: defaultTitle, CardPagePath: defaultPagePath,

@@ -278,3 +278,27 @@ func TestEmulate(t *testing.T) {
 		})
 	}
 }
+
+// TestEmulateNamesAWrongToken checks that a bot with another Token shows
+// on the page as the cause of the failed push, in the emulator's words.
+func TestEmulateNamesAWrongToken(t *testing.T) {
+	cfg, flags := modeConfig("safe")
+	cfg.Token = "the-bot-s-token"
+	bot := newTestBot(t, cfg)
+	args := append([]string{"emulate", "--endpoint", bot.URL + "/wechat", "--addr", "127.0.0.1:0"}, append(flags, fast...)...)
+	base, _, _ := startServer(t, args...)
+	postJSON(t, base+"api/text", `{"content":"hello"}`)
+	c := waitFor(t, base, "the failed push", func(c emulator.Conversation) bool {
+		return findEntry(c, "wechat", "error", "") != nil
+	})
+	const cause = "the endpoint refused the signature: check that the bot's Token matches csmsg emulate's --token (WeChat retries)"
+	user := findEntry(c, "user", "text", "hello")
+	require.NotNil(t, user)
+	assert.Equal(t, "failed", user.Delivery.State)
+	require.Len(t, user.Delivery.Attempts, 3)
+	for _, a := range user.Delivery.Attempts {
+		assert.Equal(t, cause, a.Error)
+		assert.Equal(t, http.StatusUnauthorized, a.Status)
+	}
+	assert.Equal(t, "the bot did not answer the push well in 3 attempts: "+cause, findEntry(c, "wechat", "error", "").Text)
+}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 )
 
 const inboxExample = `  # the bot serves ib.AdminHandler() on a loopback listener (see package inbox)
@@ -148,7 +150,7 @@ func inboxList(e *env, c *adminClient, limit int, asJSON bool) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tDIED\tATTEMPTS\tUSER\tKIND\tERROR")
 	for _, d := range dead.Dead {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Died.UTC().Format(time.RFC3339), d.Attempts, d.User, d.Kind, oneLine(d.Reason))
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.Died.UTC().Format(time.RFC3339), d.Attempts, d.User, d.Kind, deliver.OneLine(d.Reason))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -199,25 +201,25 @@ func (c *adminClient) call(method, path string, out any) error {
 		if ctx.Err() != nil && c.ctx.Err() == nil {
 			return fmt.Errorf("no answer from %s within %v", u.Redacted(), c.timeout)
 		}
-		return errors.New(oneLine(err.Error()))
+		return errors.New(deliver.OneLine(err.Error()))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxAnswer+1))
 	if err != nil {
 		return fmt.Errorf("reading the answer of %s: %v", u.Redacted(), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e inboxError
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
-			return fmt.Errorf("status %s: %s", resp.Status, firstRunes([]byte(e.Error), 200))
+			return fmt.Errorf("status %s: %s", resp.Status, deliver.FirstRunes([]byte(e.Error), 200))
 		}
 		return fmt.Errorf("status %s from %s: is --url the inbox's admin handler?", resp.Status, u.Redacted())
 	}
 	if out == nil {
 		return nil
 	}
-	if len(b) > maxAnswer {
-		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), maxAnswer)
+	if len(b) > deliver.MaxAnswer {
+		return fmt.Errorf("the answer of %s is over %d bytes", u.Redacted(), deliver.MaxAnswer)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("the answer of %s is not the admin API's JSON: %v", u.Redacted(), err)

@@ -12,6 +12,7 @@
 //	csmsg serve [flags]               a demo receiver that prints each push as a JSON line
 //	csmsg emulate --endpoint URL --token T [flags]
 //	                                  a local WeChat: the customer-service API and a chat page
+//	csmsg version                     the version of csmsg and of the Go toolchain
 //
 // Every command has --help with an example.
 //
@@ -31,6 +32,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,6 +40,7 @@ import (
 	"syscall"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/csmsgtest"
 )
 
@@ -56,6 +59,7 @@ commands:
                chat page in the browser where you play the user
   inbox        list, retry or drop an inbox's dead letters through its
                admin API (--url)
+  version      print the version of csmsg and of Go
 
 Run 'csmsg <command> --help' for a command's flags and an example.
 Exit status: 0 ok, 1 the endpoint or the input failed, 2 usage error.
@@ -102,6 +106,7 @@ var commands = map[string]func(e *env, args []string) error{
 	"serve":      serveCmd,
 	"emulate":    emulateCmd,
 	"inbox":      inboxCmd,
+	"version":    versionCmd,
 }
 
 func runEnv(e *env, args []string) int {
@@ -143,16 +148,11 @@ func runEnv(e *env, args []string) int {
 // prefixed returns msg on one line, starting "csmsg: " once (the library's
 // errors name it already).
 func prefixed(msg string) string {
-	msg = oneLine(msg)
+	msg = deliver.OneLine(msg)
 	if !strings.HasPrefix(msg, "csmsg: ") {
 		msg = "csmsg: " + msg
 	}
 	return msg
-}
-
-// oneLine keeps an error message on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // flagSet is a command's flags and its help.
@@ -233,6 +233,22 @@ func flagHint(err error) string {
 	s := err.Error()
 	r := strings.NewReplacer("an EncodingAESKey", "--aes-key", "PreviousEncodingAESKey", "--previous-aes-key", "EncodingAESKey", "--aes-key", "AppID", "--appid", "Token", "--token", "Config.", "")
 	return r.Replace(s)
+}
+
+// configFields names the Config fields of the Receiver's log causes by
+// the flags that set them.
+var configFields = strings.NewReplacer(
+	"Config.PreviousEncodingAESKey", "the previous key (not settable here)",
+	"Config.EncodingAESKey", "--aes-key", "Config.AppID", "--appid", "Config.Token", "--token",
+	"Config.Tolerance", "the 5-minute tolerance", "Config.MaxBodyBytes", "the 1 MiB limit")
+
+// causeInFlags is a slog ReplaceAttr that words the cause of a Receiver's
+// log line in the flags of the command.
+func causeInFlags(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == "cause" {
+		a.Value = slog.StringValue(configFields.Replace(a.Value.String()))
+	}
+	return a
 }
 
 // parseFormat reads a --format value.

@@ -49,7 +49,8 @@ func TestErrors(t *testing.T) {
 		stderr string
 	}{
 		{"malformed body", []string{"parse", "-"}, `{"MsgType":"text"`, 1, "csmsg: malformed body: unexpected end of JSON input\n"},
-		{"encrypted body", []string{"parse", "-"}, `{"Encrypt":"abc"}`, 1, "csmsg: body is encrypted\n"},
+		{"encrypted body", []string{"parse", "-"}, `{"Encrypt":"abc"}`, 1, "csmsg: body is encrypted: to verify and decrypt it, pass --token, --aes-key, --appid and --query (the push request's URL query); run 'csmsg parse --help'\n"},
+		{"encrypted body, no key", []string{"parse", "--token", vectorToken, "--query", vectorQuery, "-"}, vectorBody, 1, "csmsg: body is encrypted: pass --aes-key and --appid to decrypt it\n"},
 		{"not a push", []string{"parse", "-"}, `success`, 1, "csmsg: unknown body format: body starts with 's'\n"},
 		{"missing file", []string{"parse", "testdata/nonexistent"}, "", 1, "csmsg: open testdata/nonexistent: no such file or directory\n"},
 		{"no command", nil, "", 2, usage},

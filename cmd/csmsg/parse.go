@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -67,7 +68,18 @@ func parseCmd(e *env, args []string) error {
 	} else {
 		msg, err = csmsg.Parse(body)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, csmsg.ErrEncrypted) && r == nil:
+		return fmt.Errorf("%w: to verify and decrypt it, pass --token, --aes-key, --appid and --query (the push request's URL query); run 'csmsg parse --help'", csmsg.ErrEncrypted)
+	case errors.Is(err, csmsg.ErrEncrypted):
+		return fmt.Errorf("%w: pass --aes-key and --appid to decrypt it", csmsg.ErrEncrypted)
+	case errors.Is(err, csmsg.ErrInvalidSignature):
+		return fmt.Errorf("%w: check that --token is the bot's Token and --query the captured request's whole query", err)
+	case errors.Is(err, csmsg.ErrAppIDMismatch):
+		return fmt.Errorf("%w: check that --appid is the mini program's appid", err)
+	case errors.Is(err, csmsg.ErrDecrypt):
+		return fmt.Errorf("%w: check that --aes-key is the bot's EncodingAESKey", err)
+	case err != nil:
 		return err
 	}
 	return printJSON(e.stdout, describe(msg), "  ")
@@ -126,9 +138,17 @@ func readInput(path string, stdin io.Reader) ([]byte, error) {
 		return nil, err
 	}
 	if len(body) > maxInput {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxInput)
+		return nil, fmt.Errorf("%s is larger than %d MiB", inputName(path), maxInput>>20)
 	}
 	return body, nil
+}
+
+// inputName names the input at path in a message: "standard input" for -.
+func inputName(path string) string {
+	if path == "-" {
+		return "standard input"
+	}
+	return path
 }
 
 // description is what parse prints.

@@ -2,32 +2,16 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/csmsgtest"
-)
-
-// What WeChat does with a push, which send and emulate copy.
-const (
-	// wechatTimeout is how long WeChat waits for the answer to a push.
-	wechatTimeout = 5 * time.Second
-	// wechatAttempts is how many times WeChat tries a push in all.
-	wechatAttempts = 3
-	// defaultRetryPause is the pause between attempts: WeChat documents
-	// none, and retries promptly.
-	defaultRetryPause = time.Second
-	// maxAnswer bounds how much of an answer is read.
-	maxAnswer = 1 << 20
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 )
 
 // Defaults of a push's fields. Those of send's field flags are the
@@ -49,6 +33,10 @@ const (
 	wireEvent = "Event"
 	wireAppID = "AppId"
 )
+
+// cardAppIDFlag is the flag of a card's AppId, named apart from --appid
+// (the mini program's, for encryption); it was --app-id before.
+const cardAppIDFlag = "card-appid"
 
 // sendKinds returns the KIND arguments of send: the name of each kind in
 // csmsg.Kinds, and raw.
@@ -100,7 +88,7 @@ func (p *pushFields) register(fs *flagSet) {
 		}
 	}
 	for _, name := range names {
-		flagName := flagNameOf(name)
+		flagName := fieldFlag(name)
 		if fs.Lookup(flagName) != nil { // a field named as another flag
 			flagName = "field-" + flagName
 		}
@@ -112,6 +100,15 @@ func (p *pushFields) register(fs *flagSet) {
 		}
 		p.values[name] = fs.String(flagName, def, help)
 	}
+}
+
+// fieldFlag returns the flag of a field: that of its wire name, but
+// --card-appid for AppId.
+func fieldFlag(name string) string {
+	if name == wireAppID {
+		return cardAppIDFlag
+	}
+	return flagNameOf(name)
 }
 
 // flagNameOf returns the flag of a wire name: its words in lower case
@@ -131,7 +128,7 @@ func flagNameOf(name string) string {
 }
 
 // message builds the push of kind, a kind's name in csmsg.Kinds, from the
-// fields; AppId, when --app-id is not given, is appID or the sample's.
+// fields; AppId, when --card-appid is not given, is appID or the sample's.
 func (p *pushFields) message(kind, appID string) (csmsg.Message, error) {
 	h := csmsg.Header{ToUserName: p.to, FromUserName: p.from, CreateTime: p.createTime}
 	if h.CreateTime == 0 {
@@ -185,9 +182,13 @@ func sendCmd(e *env, args []string) error {
 	format := fs.String("format", "xml", "the data format: xml or json")
 	mode := fs.String("mode", "", "the encryption mode: plain, compatible or safe (default safe with --aes-key, plain without)")
 	bodyFile := fs.String("body", "", "raw: the plaintext push body to send, from `FILE` (- for standard input), in its own format")
+	force := fs.Bool("force", false, "raw: send --body even if it is not a plaintext push, to see how the endpoint takes junk")
 	repeat := fs.Int("repeat", 1, "send the same push (same MsgId and CreateTime) `N` times, to exercise deduplication")
-	timeout := fs.Duration("timeout", wechatTimeout, "how long to wait for each answer, as WeChat waits 5 s")
-	pause := fs.Duration("retry-pause", defaultRetryPause, "the pause between attempts")
+	timeout := fs.Duration("timeout", deliver.Timeout, "how long to wait for each answer, as WeChat waits 5 s")
+	pause := fs.Duration("retry-pause", deliver.RetryPause, "the pause between attempts")
+	if renamedFlag(args, "app-id") {
+		return usageError("send: --app-id is now --" + cardAppIDFlag + " (the card's AppId); --appid is the mini program's, for encryption")
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -218,11 +219,14 @@ func sendCmd(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	d.timeout, d.pause = *timeout, *pause
+	d.Timeout, d.Pause = *timeout, *pause
 
 	var body []byte
 	if kind == "raw" {
 		if body, err = readInput(*bodyFile, e.stdin); err != nil {
+			return err
+		}
+		if err := checkRaw(*bodyFile, body); err != nil && !*force {
 			return err
 		}
 	} else {
@@ -246,9 +250,9 @@ func sendCmd(e *env, args []string) error {
 	}
 	failed := 0
 	for i := 1; i <= *repeat; i++ {
-		fmt.Fprintf(e.stdout, "push %d/%d: %s, %s, mode %s, to %s\n", i, *repeat, summary, formatOf(body), modeName(d.mode), *target)
-		res := d.deliver(e.ctx, body, func(a attemptResult) {
-			fmt.Fprintf(e.stdout, "  attempt %d/%d: %s\n", a.Attempt, wechatAttempts, a.line())
+		fmt.Fprintf(e.stdout, "push %d/%d: %s, %s, mode %s, to %s\n", i, *repeat, summary, formatOf(body), modeName(d.Mode), *target)
+		res := d.Deliver(e.ctx, body, func(a deliver.Attempt) {
+			fmt.Fprintf(e.stdout, "  attempt %d/%d: %s\n", a.Attempt, deliver.Attempts, a.Line())
 		})
 		if !res.OK {
 			failed++
@@ -258,9 +262,36 @@ func sendCmd(e *env, args []string) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("the endpoint failed %d of %d pushes (%d attempts each): WeChat would show the user that the service is unavailable", failed, *repeat, wechatAttempts)
+		return fmt.Errorf("the endpoint failed %d of %d pushes (%d attempts each): WeChat would show the user that the service is unavailable", failed, *repeat, deliver.Attempts)
 	}
 	return nil
+}
+
+// renamedFlag reports whether args, before any "--", use the flag name.
+func renamedFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		a = strings.TrimLeft(a, "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRaw refuses a --body that is not a plaintext push: bad input, not
+// an endpoint's failure.
+func checkRaw(path string, body []byte) error {
+	_, err := csmsg.Parse(body)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, csmsg.ErrEncrypted):
+		return fmt.Errorf("send raw: %s is an encrypted envelope: --body takes the plaintext push, which send signs and encrypts itself (--force sends it anyway)", inputName(path))
+	}
+	return fmt.Errorf("send raw: %s is not a push: %s (--force sends it anyway)", inputName(path), strings.TrimPrefix(err.Error(), "csmsg: "))
 }
 
 // pushSummary describes a push in a few words: "text MsgId 6054... from
@@ -295,18 +326,8 @@ func formatOf(body []byte) string {
 	return "xml"
 }
 
-// deliverer sends pushes to a backend as WeChat does, and checks the answers.
-type deliverer struct {
-	target  string
-	sign    csmsg.Config   // signs the pushes and opens the replies: without a key in plaintext mode
-	mode    csmsgtest.Mode // how pushes are protected
-	client  *http.Client
-	timeout time.Duration
-	pause   time.Duration
-}
-
 // newDeliverer checks the flags of a sender of pushes to target.
-func newDeliverer(target string, cf configFlags, mode string) (*deliverer, error) {
+func newDeliverer(target string, cf configFlags, mode string) (*deliver.Deliverer, error) {
 	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
 		return nil, usageError(fmt.Sprintf("URL %q: want an http:// or https:// URL", target))
 	}
@@ -318,149 +339,5 @@ func newDeliverer(target string, cf configFlags, mode string) (*deliverer, error
 	if err != nil {
 		return nil, err
 	}
-	sign := cfg
-	if m == csmsgtest.ModePlaintext {
-		sign.EncodingAESKey, sign.AppID = "", "" // a plaintext push, maybe to test that a backend with a key refuses it
-	}
-	return &deliverer{
-		target: target, sign: sign, mode: m,
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse // WeChat does not follow redirects
-		}},
-		timeout: wechatTimeout, pause: defaultRetryPause,
-	}, nil
-}
-
-// attemptResult is the outcome of one attempt at a push.
-type attemptResult struct {
-	Attempt int    `json:"attempt"`
-	OK      bool   `json:"ok"`
-	Status  int    `json:"status,omitempty"`
-	Millis  int64  `json:"ms"`
-	Answer  string `json:"answer,omitempty"` // "success", "empty" or "transfer_customer_service"
-	Error   string `json:"error,omitempty"`  // why the answer is not one WeChat accepts
-	// Reply is the passive reply, checked; ReplyTo is the user it is to.
-	Reply   *csmsg.Reply `json:"-"`
-	ReplyTo string       `json:"reply_to,omitempty"`
-}
-
-func (a attemptResult) line() string {
-	took := fmt.Sprintf("%dms", a.Millis)
-	switch {
-	case a.Status == 0:
-		return fmt.Sprintf("failed after %s: %s", took, a.Error)
-	case !a.OK:
-		return fmt.Sprintf("status %d in %s: %s", a.Status, took, a.Error)
-	case a.Reply != nil:
-		return fmt.Sprintf("status %d in %s: passive reply %s to %s, well-formed", a.Status, took, a.Answer, a.ReplyTo)
-	}
-	return fmt.Sprintf("status %d in %s: %s", a.Status, took, a.Answer)
-}
-
-// deliveryResult is the outcome of a push, all attempts.
-type deliveryResult struct {
-	OK       bool            `json:"ok"`
-	Attempts []attemptResult `json:"attempts"`
-}
-
-// deliver signs body, a plaintext push, and sends it as WeChat does: up to
-// three attempts, each given d.timeout, until one is answered well. report,
-// if not nil, is called after each attempt.
-func (d *deliverer) deliver(ctx context.Context, body []byte, report func(attemptResult)) deliveryResult {
-	var res deliveryResult
-	var pushed *csmsg.Header
-	if msg, err := csmsg.Parse(body); err == nil {
-		pushed = msg.MsgHeader()
-	}
-	p, err := csmsgtest.Sign(d.sign, d.mode, body)
-	for i := 1; i <= wechatAttempts && ctx.Err() == nil; i++ {
-		if i > 1 && d.pause > 0 {
-			select {
-			case <-time.After(d.pause):
-			case <-ctx.Done():
-			}
-		}
-		var a attemptResult
-		if err != nil {
-			a = attemptResult{Error: "cannot sign the push: " + err.Error()}
-		} else {
-			a = d.attempt(ctx, p, pushed)
-		}
-		a.Attempt = i
-		res.Attempts = append(res.Attempts, a)
-		if report != nil {
-			report(a)
-		}
-		if a.OK || err != nil {
-			res.OK = a.OK
-			break
-		}
-	}
-	return res
-}
-
-// attempt makes one attempt at push p and checks the answer.
-func (d *deliverer) attempt(ctx context.Context, p *csmsgtest.Push, pushed *csmsg.Header) attemptResult {
-	req, err := p.Request(d.target)
-	if err != nil {
-		return attemptResult{Error: err.Error()}
-	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	start := time.Now()
-	resp, err := d.client.Do(req.WithContext(ctx))
-	var answer []byte
-	if err == nil {
-		answer, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
-		resp.Body.Close()
-	}
-	a := attemptResult{Millis: time.Since(start).Milliseconds()}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-			a.Error = fmt.Sprintf("no answer within %v: WeChat drops the connection and retries", d.timeout)
-		} else {
-			a.Error = "request failed: " + oneLine(err.Error())
-		}
-		if resp != nil {
-			a.Status = resp.StatusCode
-		}
-		return a
-	}
-	a.Status = resp.StatusCode
-	if resp.StatusCode == http.StatusOK && len(answer) > maxAnswer {
-		a.Error = fmt.Sprintf("answer longer than %d bytes", maxAnswer)
-		return a
-	}
-	a.Reply, err = csmsgtest.OpenAnswer(d.sign, p, resp.StatusCode, answer)
-	switch {
-	case errors.Is(err, csmsgtest.ErrAnswerStatus):
-		a.Error = err.Error() + ": WeChat retries"
-		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-			a.Error += " (WeChat does not follow redirects)"
-		}
-		return a
-	case err != nil:
-		a.Error = err.Error()
-		return a
-	case a.Reply != nil:
-		a.Answer = "transfer_customer_service"
-		if pushed != nil { // it is: OpenAnswer read the same message
-			a.ReplyTo = pushed.FromUserName
-		}
-	case len(bytes.TrimSpace(answer)) == 0:
-		a.Answer = "empty"
-	default:
-		a.Answer = "success"
-	}
-	a.OK = true
-	return a
-}
-
-// firstRunes returns at most n runes of b, for an error message.
-func firstRunes(b []byte, n int) string {
-	s := []rune(string(b))
-	if len(s) > n {
-		return string(s[:n]) + "..."
-	}
-	return string(s)
+	return deliver.New(target, cfg, m), nil
 }

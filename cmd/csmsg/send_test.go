@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -92,7 +93,7 @@ func TestSendEveryKindFormatMode(t *testing.T) {
 			Event: "user_enter_tempsession", SessionFrom: "from-button"},
 	}
 	fields := []string{"--to", "gh_test", "--from", "oUser", "--create-time", "1714112445", "--msgid", "6054768590064713728",
-		"--content", "hello <&> 你好", "--pic-url", "http://pic/1?a=b&c=d", "--media-id", "MEDIA", "--title", "T", "--app-id", "wxcard",
+		"--content", "hello <&> 你好", "--pic-url", "http://pic/1?a=b&c=d", "--media-id", "MEDIA", "--title", "T", "--card-appid", "wxcard",
 		"--page-path", "pages/a?b=c", "--thumb-url", "http://thumb", "--thumb-media-id", "THUMB", "--session-from", "from-button"}
 	for _, kind := range []string{"text", "image", "miniprogrampage", "user_enter_tempsession"} {
 		for _, format := range []string{"xml", "json"} {
@@ -143,6 +144,41 @@ func TestSendRaw(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestSendRawRefusesBadInput checks that a --body that is not a plaintext
+// push is refused before anything is sent, unless --force.
+func TestSendRawRefusesBadInput(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "junk.bin")
+	require.NoError(t, os.WriteFile(junk, []byte("\x00\x01junk"), 0o600))
+	encrypted := filepath.Join("..", "..", "testdata", "encrypted.xml")
+	cfg, flags := modeConfig("plain")
+	bot := newBot(t, cfg, false)
+	cases := []struct {
+		body, stdin string
+		stderr      string
+	}{
+		{junk, "", "csmsg: send raw: " + junk + " is not a push: unknown body format: body starts with '\\x00' (--force sends it anyway)\n"},
+		{"-", "", "csmsg: send raw: standard input is not a push: unknown body format: empty body (--force sends it anyway)\n"},
+		{"-", "<xml><MsgType>text", "csmsg: send raw: standard input is not a push: malformed body: XML syntax error on line 1: unexpected EOF (--force sends it anyway)\n"},
+		{encrypted, "", "csmsg: send raw: " + encrypted + " is an encrypted envelope: --body takes the plaintext push, which send signs and encrypts itself (--force sends it anyway)\n"},
+		{"-", strings.Repeat(" ", 16<<20+1), "csmsg: standard input is larger than 16 MiB\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.body, func(t *testing.T) {
+			args := append(append([]string{"send", "raw", "--url", bot.URL, "--body", tc.body}, flags...), fast...)
+			code, stdout, stderr := runCmd(t, tc.stdin, args...)
+			assert.Equal(t, 1, code)
+			assert.Empty(t, stdout, "nothing is sent")
+			assert.Equal(t, tc.stderr, stderr)
+		})
+	}
+	assert.Empty(t, bot.got())
+
+	args := append(append([]string{"send", "raw", "--url", bot.URL, "--body", "-", "--force"}, flags...), fast...)
+	code, stdout, _ := runCmd(t, "<xml><MsgType>text", args...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, millis.ReplaceAllString(stdout, " in 0ms:"), "attempt 1/3: status 400 in 0ms: the endpoint could not read the push (WeChat retries)\n")
 }
 
 func TestSendRepeatIsDeduplicated(t *testing.T) {
@@ -234,7 +270,7 @@ func TestSendMisbehavingEndpoints(t *testing.T) {
 		want  string
 	}{
 		{"slow past the timeout", slow.URL, plainFlags, "text", "no answer within 200ms"},
-		{"500", status(500, "oops"), plainFlags, "text", "status 500 Internal Server Error, not 200"},
+		{"500", status(500, "oops"), plainFlags, "text", `status 500 in 0ms: the bot failed: see its log (it says "oops") (WeChat retries)`},
 		{"redirect", status(302, ""), plainFlags, "text", "WeChat does not follow redirects"},
 		{"wrong body", status(200, "ok"), plainFlags, "text", `answer is neither "success", empty, nor a passive reply: starts with "ok"`},
 		{"reply with a bad signature", replyEndpoint(t, safeCfg, encrypted(func(b []byte) []byte {
@@ -252,16 +288,66 @@ func TestSendMisbehavingEndpoints(t *testing.T) {
 		{"reply to the wrong user", replyEndpoint(t, plainCfg, plainReply("oSomeoneElse")), append([]string{"--format", "json"}, plainFlags...), "text", `passive reply addressed to "oSomeoneElse"`},
 		{"reply in the wrong format", replyEndpoint(t, plainCfg, plainReply("oCSMSG-demo-user-0000000001")), plainFlags, "text", "passive reply in json, but the push was xml"},
 		{"transfer of an event", replyEndpoint(t, plainCfg, plainReply("oCSMSG-demo-user-0000000001")), append([]string{"--format", "json"}, plainFlags...), "user_enter_tempsession", "transfer_customer_service to an event"},
-		{"refused push", newBot(t, safeCfg, false).URL, plainFlags, "text", "status 401 Unauthorized"},
+		{"refused push", newBot(t, safeCfg, false).URL, plainFlags, "text", "status 401 in 0ms: the endpoint accepts only encrypted pushes"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"send", tc.kind, "--url", tc.url, "--timeout", "200ms", "--retry-pause", "1ms"}, tc.flags...)
 			code, stdout, stderr := runCmd(t, "", args...)
+			stdout = millis.ReplaceAllString(stdout, " in 0ms:")
 			assert.Equal(t, 1, code)
 			assert.Contains(t, stdout, tc.want)
 			assert.Contains(t, stdout, "attempt 3/3", "WeChat tries three times")
 			assert.NotContains(t, stdout, "attempt 4/3")
+			assert.Equal(t, "csmsg: the endpoint failed 1 of 1 pushes (3 attempts each): WeChat would show the user that the service is unavailable\n", stderr)
+		})
+	}
+}
+
+// millis matches the time an attempt took, which tests set to 0.
+var millis = regexp.MustCompile(` in [0-9]+ms:`)
+
+// TestSendSetupMistakes checks that each likely setup mistake is named,
+// with the flag to check, in every attempt's line.
+func TestSendSetupMistakes(t *testing.T) {
+	safeCfg, safeFlags := modeConfig("safe")
+	plainCfg, plainFlags := modeConfig("plain")
+	withFlag := func(flags []string, name, value string) []string {
+		out := append([]string(nil), flags...)
+		for i := range out {
+			if out[i] == name {
+				out[i+1] = value
+			}
+		}
+		return out
+	}
+	stale := safeCfg
+	stale.Now = func() time.Time { return time.Now().Add(-400 * time.Second) }
+	cases := []struct {
+		name  string
+		bot   csmsg.Config
+		flags []string
+		want  string
+	}{
+		{"wrong token", plainCfg, withFlag(plainFlags, "--token", "wrong-token"), "status 401 in 0ms: the endpoint refused the signature: check that --token matches the bot's Token (WeChat retries)"},
+		{"wrong token, safe", safeCfg, withFlag(safeFlags, "--token", "wrong-token"), "status 401 in 0ms: the endpoint refused the signature: check that --token matches the bot's Token (WeChat retries)"},
+		{"stale timestamp", stale, safeFlags, "status 401 in 0ms: the endpoint refused the timestamp as too old or too new: check that this machine's clock and the bot's agree (WeChat retries)"},
+		{"wrong appid", safeCfg, withFlag(safeFlags, "--appid", "wx0000000000000000"), "status 400 in 0ms: the endpoint could not decrypt the push: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+		{"wrong key", safeCfg, withFlag(safeFlags, "--aes-key", strings.Repeat("B", 43)), "status 400 in 0ms: the endpoint could not decrypt the push: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+		{"encrypted push at a plaintext bot", plainCfg, safeFlags, "status 400 in 0ms: the endpoint has no EncodingAESKey and refused the encrypted push: check that --mode matches the bot's mode (plain without a key) (WeChat retries)"},
+		{"plaintext push at a bot with a key", safeCfg, plainFlags, "status 401 in 0ms: the endpoint accepts only encrypted pushes: check that --aes-key matches the bot's EncodingAESKey and --appid matches the bot's AppID (WeChat retries)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url := newBot(t, tc.bot, false).URL
+			args := append([]string{"send", "text", "--url", url}, append(tc.flags, fast...)...)
+			code, stdout, stderr := runCmd(t, "", args...)
+			assert.Equal(t, 1, code)
+			lines := strings.Split(millis.ReplaceAllString(stdout, " in 0ms:"), "\n")
+			require.Len(t, lines, 5, stdout)
+			for i, line := range lines[1:4] {
+				assert.Equal(t, fmt.Sprintf("  attempt %d/3: %s", i+1, tc.want), line)
+			}
 			assert.Equal(t, "csmsg: the endpoint failed 1 of 1 pushes (3 attempts each): WeChat would show the user that the service is unavailable\n", stderr)
 		})
 	}
@@ -309,6 +395,8 @@ func TestSendUsage(t *testing.T) {
 		{[]string{"send", "text", "--url", "http://x", "--token", "t", "--aes-key", "short", "--appid", "wx"}, "csmsg: invalid config: --aes-key must be 43 characters, not 5\n"},
 		{[]string{"send", "text", "--url", "http://x", "--token", "t", "--aes-key", testKey}, "csmsg: invalid config: --appid is required with --aes-key\n"},
 		{[]string{"send", "text", "--nope"}, "csmsg: send: flag provided but not defined: -nope; run 'csmsg send --help'\n"},
+		{[]string{"send", "miniprogrampage", "--app-id", "wxcard"}, "csmsg: send: --app-id is now --card-appid (the card's AppId); --appid is the mini program's, for encryption\n"},
+		{[]string{"send", "miniprogrampage", "-app-id=wxcard"}, "csmsg: send: --app-id is now --card-appid (the card's AppId); --appid is the mini program's, for encryption\n"},
 		{[]string{"verify-url", "--url", "http://x"}, "csmsg: verify-url: --token is required\n"},
 		{[]string{"serve", "extra"}, "csmsg: serve takes no arguments; run 'csmsg serve --help'\n"},
 		{[]string{"emulate", "--token", "t"}, "csmsg: emulate: --endpoint is required\n"},
@@ -346,7 +434,12 @@ func TestVerifyURL(t *testing.T) {
 
 	code, _, stderr = runCmd(t, "", "verify-url", "--url", bot.URL, "--token", "wrong")
 	assert.Equal(t, 1, code)
-	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized, not 200\n", stderr)
+	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized: the endpoint refused the signature: check that --token matches the bot's Token\n", stderr)
+
+	stale := csmsg.Config{Token: testToken, Now: func() time.Time { return time.Now().Add(time.Hour) }}
+	code, _, stderr = runCmd(t, "", "verify-url", "--url", newBot(t, stale, false).URL, "--token", testToken)
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "csmsg: verify-url: status 401 Unauthorized: the endpoint refused the timestamp as too old or too new: check that this machine's clock and the bot's agree\n", stderr)
 
 	wrong := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("success")) }))
 	defer wrong.Close()
@@ -392,12 +485,13 @@ func TestParseCapturedPush(t *testing.T) {
 		{"safe", append(safe, "--query", vectorQuery, "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, a whole URL", append(safe, "--query", "https://example.com/wechat?"+vectorQuery, "-"), vectorBody, 0, wantSafe, ""},
 		{"safe, at its time", append(safe, "--query", vectorQuery, "--now", "2024-04-26T06:22:00Z", "-"), vectorBody, 0, wantSafe, ""},
-		{"safe, stale", append(safe, "--query", vectorQuery, "--now", "1714212445", "-"), vectorBody, 1, "", "csmsg: timestamp outside the allowed window: timestamp is -27h46m40s from the receiver's clock\n"},
-		{"safe, wrong token", []string{"parse", "--token", "B", "--aes-key", vectorKey, "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: invalid signature: msg_signature does not match\n"},
-		{"safe, wrong appid", []string{"parse", "--token", vectorToken, "--aes-key", vectorKey, "--appid", "wxother", "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
+		{"safe, stale", append(safe, "--query", vectorQuery, "--now", "1714212445", "-"), vectorBody, 1, "", "csmsg: timestamp outside the allowed window: timestamp 1714112445 (2024-04-26 06:20:45 UTC) is 1 day 3 hours behind the receiver's clock (tolerance 5m0s)\n"},
+		{"safe, wrong token", []string{"parse", "--token", "B", "--aes-key", vectorKey, "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: invalid signature: msg_signature does not match: check that --token is the bot's Token and --query the captured request's whole query\n"},
+		{"safe, wrong appid", []string{"parse", "--token", vectorToken, "--aes-key", vectorKey, "--appid", "wxother", "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: appid mismatch: check that --appid is the mini program's appid\n"},
+		{"safe, wrong key", []string{"parse", "--token", vectorToken, "--aes-key", strings.Repeat("B", 43), "--appid", vectorAppID, "--query", vectorQuery, "-"}, vectorBody, 1, "", "csmsg: cannot decrypt: bad padding: check that --aes-key is the bot's EncodingAESKey\n"},
 		{"safe, no key", []string{"parse", "--token", vectorToken, "--query", vectorQuery, "-"}, vectorBody, 1, "", ""},
 		{"plaintext", []string{"parse", "--token", vectorToken, "--query", vectorPlainQuery, "-"}, vectorPlainBody, 0, "", ""},
-		{"plaintext, tampered", []string{"parse", "--token", vectorToken, "--query", strings.Replace(vectorPlainQuery, "486452656", "486452657", 1), "-"}, vectorPlainBody, 1, "", "csmsg: invalid signature: signature does not match\n"},
+		{"plaintext, tampered", []string{"parse", "--token", vectorToken, "--query", strings.Replace(vectorPlainQuery, "486452656", "486452657", 1), "-"}, vectorPlainBody, 1, "", "csmsg: invalid signature: signature does not match: check that --token is the bot's Token and --query the captured request's whole query\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -485,6 +579,9 @@ func TestServeDemo(t *testing.T) {
 	assert.Contains(t, lines[0], `"Content":"hi safe"`)
 	assert.Contains(t, lines[1], `"Content":"hi compatible"`)
 	assert.Contains(t, stdout.String(), `"status":401`, "refusals are JSON lines too")
+	code, _, _ = runCmd(t, "", append([]string{"send", "text", "--url", base, "--token", "wrong", "--aes-key", demoAESKey, "--appid", demoAppID}, fast...)...)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout.String(), `"cause":"the signature does not match: check that --token is the Token of the message-push settings"`, "the cause in serve's flags")
 }
 
 func TestServePlaintextWithTransfer(t *testing.T) {
@@ -497,7 +594,7 @@ func TestServePlaintextWithTransfer(t *testing.T) {
 
 // csmsgtest.Modes must stay the three modes send takes.
 func TestModesMatchTheFlag(t *testing.T) {
-	for _, m := range csmsgtest.Modes {
+	for _, m := range csmsgtest.Modes() {
 		got, err := parseMode(modeName(m), true)
 		require.NoError(t, err)
 		assert.Equal(t, m, got)
@@ -526,7 +623,7 @@ func TestSendCoversEveryKind(t *testing.T) {
 					summary = k.MsgType + " MsgId " + msgID
 				case "Event":
 				default:
-					assert.Contains(t, help, "  -"+flagNameOf(name)+" ", "a flag for %s", name)
+					assert.Contains(t, help, "  -"+fieldFlag(name)+" ", "a flag for %s", name)
 					assert.Contains(t, help, k.Name, "the flag of %s names the kind", name)
 				}
 			}

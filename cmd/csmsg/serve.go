@@ -56,7 +56,7 @@ func serveCmd(e *env, args []string) error {
 		return err
 	}
 	out := &lockedWriter{w: e.stdout}
-	cfg.Logger = slog.New(slog.NewJSONHandler(out, nil))
+	cfg.Logger = slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{ReplaceAttr: causeInFlags}))
 	r, err := csmsg.NewReceiver(cfg)
 	if err != nil {
 		return usageError(flagHint(err))

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/csmsgtest"
 )
 
@@ -22,7 +23,7 @@ func verifyCmd(e *env, args []string) error {
 	target := fs.String("url", "", "the push `URL` of the backend (required)")
 	token := fs.String("token", "", "the `Token` of the message-push settings (required)")
 	echostr := fs.String("echostr", "", "the `value` to have echoed (default a random number, as WeChat sends)")
-	timeout := fs.Duration("timeout", wechatTimeout, "how long to wait for the answer")
+	timeout := fs.Duration("timeout", deliver.Timeout, "how long to wait for the answer")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -66,18 +67,18 @@ func verifyCmd(e *env, args []string) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("verify-url: no answer within %v", *timeout)
 		}
-		return fmt.Errorf("verify-url: %s", oneLine(err.Error()))
+		return fmt.Errorf("verify-url: %s", deliver.OneLine(err.Error()))
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, deliver.MaxAnswer))
 	resp.Body.Close()
 	if err != nil {
 		return fmt.Errorf("verify-url: reading the answer: %v", err)
 	}
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("verify-url: status %s, not 200", resp.Status)
+		return fmt.Errorf("verify-url: status %s: %s", resp.Status, deliver.Wording{}.Refusal(resp.StatusCode, body))
 	case string(body) != *echostr:
-		return fmt.Errorf("verify-url: the answer %q is not the echostr %q, verbatim", firstRunes(body, 40), *echostr)
+		return fmt.Errorf("verify-url: the answer %q is not the echostr %q, verbatim", deliver.FirstRunes(body, 40), *echostr)
 	}
 	fmt.Fprintf(e.stdout, "status 200, echostr echoed: the URL verifies\n")
 	return nil

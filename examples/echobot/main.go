@@ -15,8 +15,13 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log"
+	"io"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/csmsg/csmsg"
@@ -24,44 +29,74 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
-	token := flag.String("token", "csmsg-demo-token", "the Token of the message-push settings")
-	key := flag.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
-	appID := flag.String("appid", "wx0123456789abcdef", "the mini program's AppID")
-	secret := flag.String("secret", "csmsg-emulate-secret", "the AppSecret")
-	api := flag.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
-	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "echobot:", err)
+		stop()
+		os.Exit(1)
+	}
+}
 
-	cfg := csmsg.Config{Token: *token, EncodingAESKey: *key}
+// run is the bot until ctx ends: it logs to w, the Receiver's refusals
+// included, so that a wrong Token shows with its cause.
+func run(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("echobot", flag.ContinueOnError)
+	fs.SetOutput(w)
+	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
+	token := fs.String("token", "csmsg-demo-token", "the Token of the message-push settings")
+	key := fs.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
+	appID := fs.String("appid", "wx0123456789abcdef", "the mini program's AppID")
+	secret := fs.String("secret", "csmsg-emulate-secret", "the AppSecret")
+	api := fs.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	logger := slog.New(slog.NewTextHandler(w, nil))
+	cfg := csmsg.Config{Token: *token, EncodingAESKey: *key, Logger: logger}
 	if *key != "" {
 		cfg.AppID = *appID
 	}
 	client, err := kf.NewClient(kf.Config{AppID: *appID, AppSecret: *secret, BaseURL: *api})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	bot, err := newBot(cfg, client)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer bot.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", bot.Handler())
 	srv := &http.Server{
-		Addr:              *addr,
 		Handler:           mux,
 		ReadHeaderTimeout: 2 * time.Second,
 		ReadTimeout:       5 * time.Second,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
-	log.Printf("echobot: listening on http://%s/wechat, answering through %s", *addr, *api)
-	log.Fatal(srv.ListenAndServe())
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("echobot: listening", "push_url", "http://"+ln.Addr().String()+"/wechat", "api", *api)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdown)
+	}
 }
 
 // bot receives pushes and answers them through the API, from a worker.
 type bot struct {
 	r      *csmsg.Receiver
+	log    *slog.Logger // cfg.Logger, or slog's default
 	client *kf.Client
 	inbox  chan csmsg.Message
 	done   chan struct{}
@@ -73,7 +108,10 @@ func newBot(cfg csmsg.Config, client *kf.Client) (*bot, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &bot{r: r, client: client, inbox: make(chan csmsg.Message, 64), done: make(chan struct{})}
+	b := &bot{r: r, log: cfg.Logger, client: client, inbox: make(chan csmsg.Message, 64), done: make(chan struct{})}
+	if b.log == nil {
+		b.log = slog.Default()
+	}
 	go b.work()
 	return b, nil
 }
@@ -105,7 +143,7 @@ func (b *bot) work() {
 	for m := range b.inbox {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := b.answer(ctx, m); err != nil {
-			log.Printf("echobot: answering %s: %v", m.MsgHeader().FromUserName, err)
+			b.log.Warn("echobot: answering", "user", m.MsgHeader().FromUserName, "err", err)
 		}
 		cancel()
 	}

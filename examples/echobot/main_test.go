@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,4 +64,77 @@ func push(t *testing.T, h http.Handler, cfg csmsg.Config, msg csmsg.Message) {
 	h.ServeHTTP(w, req)
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Equal(t, "success", w.Body.String())
+}
+
+// TestEchoBotLogsAWrongToken checks that a push signed with another Token
+// shows in the bot's log with its cause.
+func TestEchoBotLogsAWrongToken(t *testing.T) {
+	var logs bytes.Buffer
+	client, err := kf.NewClient(kf.Config{AppID: "wx0123456789abcdef", AppSecret: "s", BaseURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	cfg := csmsg.Config{Token: "t", Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))}
+	b, err := newBot(cfg, client)
+	require.NoError(t, err)
+	defer b.Close()
+	wrong := cfg
+	wrong.Token = "wrong-token"
+	req, err := csmsgtest.NewRequest("/wechat", wrong, csmsgtest.ModePlaintext,
+		&csmsg.Text{Header: csmsg.Header{ToUserName: "gh_1", FromUserName: "o1", CreateTime: time.Now().Unix(), MsgType: csmsg.MsgTypeText}, MsgID: "1", Content: "hi"}, csmsg.FormatXML)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	b.Handler().ServeHTTP(w, req)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, `level=WARN msg="csmsg: push not handled" method=POST path=/wechat status=401 cause="the signature does not match: check that Config.Token is the Token of the message-push settings" err="csmsg: invalid signature: signature does not match"`+"\n", logs.String())
+}
+
+// TestEchoBotRun checks that the bot says it listens only once it does,
+// that a busy address is an error without that line, and that it stops
+// when its context ends.
+func TestEchoBotRun(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"--addr", ln.Addr().String()}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.Empty(t, out.String(), "no 'listening' line before the bind")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &syncWriter{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, w) }()
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), "echobot: listening") }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop")
+	}
+}
+
+// syncWriter is a buffer safe to write from one goroutine and read from
+// another.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
 }

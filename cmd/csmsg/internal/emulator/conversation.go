@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 )
 
 // eventWriteTimeout is how long the page has to take each server-sent
@@ -57,10 +59,10 @@ type Entry struct {
 
 // Delivery is the state of a push.
 type Delivery struct {
-	State    string    `json:"state"` // "sending", "ok" or "failed"
-	Format   string    `json:"format"`
-	Mode     string    `json:"mode"`
-	Attempts []Attempt `json:"attempts"`
+	State    string            `json:"state"` // "sending", "ok" or "failed"
+	Format   string            `json:"format"`
+	Mode     string            `json:"mode"`
+	Attempts []deliver.Attempt `json:"attempts"`
 }
 
 // Conversation is what GET /api/conversation answers.
@@ -125,7 +127,7 @@ func (em *Emulator) snapshot() Conversation {
 		cp := *e
 		if e.Delivery != nil {
 			d := *e.Delivery
-			d.Attempts = append([]Attempt(nil), d.Attempts...)
+			d.Attempts = append([]deliver.Attempt(nil), d.Attempts...)
 			cp.Delivery = &d
 		}
 		c.Entries[i] = &cp

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/kf/kftest"
 )
 
@@ -27,7 +28,7 @@ var webFiles embed.FS
 type Config struct {
 	// Deliver sends body, a plaintext push, to the bot as WeChat does
 	// (signed, with retries), calling report after each attempt.
-	Deliver func(ctx context.Context, body []byte, report func(Attempt))
+	Deliver func(ctx context.Context, body []byte, report func(deliver.Attempt))
 	// Endpoint is the bot's push URL and Mode the encryption mode's name,
 	// for display.
 	Endpoint, Mode string
@@ -48,20 +49,6 @@ type Config struct {
 	SessionFrom, CardTitle, CardPagePath string
 	// NewMsgID returns the MsgId of a user's message.
 	NewMsgID func() string
-}
-
-// Attempt is the outcome of one attempt at a push, as the page and the log
-// show it.
-type Attempt struct {
-	Attempt int    `json:"attempt"`
-	OK      bool   `json:"ok"`
-	Status  int    `json:"status,omitempty"`
-	Millis  int64  `json:"ms"`
-	Answer  string `json:"answer,omitempty"` // "success", "empty" or "transfer_customer_service"
-	Error   string `json:"error,omitempty"`  // why the answer is not one WeChat accepts
-	// Reply is the passive reply, checked; ReplyTo is the user it is to.
-	Reply   *csmsg.Reply `json:"-"`
-	ReplyTo string       `json:"reply_to,omitempty"`
 }
 
 // Emulator is a local WeChat: the kftest fake of the customer-service API,

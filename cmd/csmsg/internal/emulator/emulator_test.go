@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/kf/kftest"
 )
 
@@ -55,8 +56,8 @@ func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 func newTestEmulator(t *testing.T) (*Emulator, *httptest.Server, *syncBuffer) {
 	log := &syncBuffer{}
 	em := New(context.Background(), Config{
-		Deliver: func(_ context.Context, _ []byte, report func(Attempt)) {
-			report(Attempt{Attempt: 1, OK: true, Status: 200, Answer: "success"})
+		Deliver: func(_ context.Context, _ []byte, report func(deliver.Attempt)) {
+			report(deliver.Attempt{Attempt: 1, OK: true, Status: 200, Answer: "success"})
 		},
 		Endpoint: "http://bot.example/wechat", Mode: "plain", Format: csmsg.FormatJSON,
 		AppID: testAppID, Secret: testSecret, User: testUser, BotID: "gh_bot",
@@ -143,7 +144,7 @@ func TestClockAndWindow(t *testing.T) {
 	assert.Equal(t, "", c.Skew)
 	require.Len(t, c.Entries, 1)
 	assert.Equal(t, &Delivery{State: "ok", Format: "json", Mode: "plain",
-		Attempts: []Attempt{{Attempt: 1, OK: true, Status: 200, Answer: "success"}}}, c.Entries[0].Delivery)
+		Attempts: []deliver.Attempt{{Attempt: 1, OK: true, Status: 200, Answer: "success"}}}, c.Entries[0].Delivery)
 
 	resp, err = http.Post(srv.URL+"/api/advance", "application/json", strings.NewReader(`{"seconds":61}`))
 	require.NoError(t, err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/cmd/csmsg/internal/deliver"
 	"github.com/csmsg/csmsg/kf/kftest"
 )
 
@@ -45,8 +46,8 @@ func (em *Emulator) push(w http.ResponseWriter, msg csmsg.Message, e *Entry) {
 		if enter {
 			kind = csmsg.EventUserEnterTempSession
 		}
-		var last Attempt
-		em.Deliver(em.ctx, body, func(a Attempt) {
+		var last deliver.Attempt
+		em.Deliver(em.ctx, body, func(a deliver.Attempt) {
 			em.log(map[string]any{"type": "push", "kind": kind, "msg_id": e.MsgID, "to": em.Endpoint,
 				"format": em.Format.String(), "mode": em.Mode, "attempt": a.Attempt,
 				"ok": a.OK, "status": a.Status, "ms": a.Millis, "answer": a.Answer, "error": a.Error})
@@ -66,7 +67,7 @@ func (em *Emulator) push(w http.ResponseWriter, msg csmsg.Message, e *Entry) {
 		em.mu.Unlock()
 		if !last.OK {
 			em.add(&Entry{From: "wechat", Kind: "error", Call: "push",
-				Text: fmt.Sprintf("the bot did not answer the push well in %d attempts", attempts),
+				Text: fmt.Sprintf("the bot did not answer the push well in %d attempts: %s", attempts, last.Error),
 				Hint: "WeChat shows the user: 该小程序客服暂时无法提供服务 (the service is unavailable)"})
 			return
 		}
