@@ -241,7 +241,7 @@ return {#keys, #dead}
 `)
 
 // statsScript answers {live, bytes, dead, running, retrying, oldest
-// head's accepted µs or ''}.
+// head's accepted µs, empty with none}.
 var statsScript = script(`
 local T = now()
 local running, retrying = 0, 0
