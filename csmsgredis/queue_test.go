@@ -18,7 +18,7 @@ import (
 
 // testRedis returns a client of the Redis at REDIS_ADDR, or skips the
 // test when it is not set (csmsgredis/ci.sh sets it and fails on skips).
-func testRedis(t *testing.T) *redis.Client {
+func testRedis(t testing.TB) *redis.Client {
 	t.Helper()
 	addr := os.Getenv("REDIS_ADDR")
 	if addr == "" {
@@ -33,7 +33,7 @@ var prefixes atomic.Int64
 
 // testPrefix returns a prefix no other test uses, whose keys are deleted
 // when the test ends.
-func testPrefix(t *testing.T, rdb *redis.Client) string {
+func testPrefix(t testing.TB, rdb *redis.Client) string {
 	t.Helper()
 	prefix := fmt.Sprintf("csmsgredis-test:%d:%d:%d", os.Getpid(), time.Now().UnixNano(), prefixes.Add(1))
 	t.Cleanup(func() {
