@@ -106,7 +106,7 @@ func (c cmd) Text() (string, error) {
 	return s, nil
 }
 
-// Ints returns an integer reply.
+// Int returns an integer reply.
 func (c cmd) Int() (int64, error) {
 	if c.err != nil {
 		return 0, c.err
