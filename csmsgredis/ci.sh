@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # CI of the csmsgredis module: installs redis-server if it is missing,
-# starts one of its own on a free loopback port, and runs gofmt, vet,
-# staticcheck and the race-detected tests (the conformance suite of
-# inbox/storetest, Redis stopped and restarted while accepting, the
-# two-instance crash test), none skipped: REDIS_ADDR is set. The Redis is
-# stopped on exit. .ci/run calls it: `bash csmsgredis/ci.sh`.
+# starts one of its own on a free loopback port and a one-node Redis
+# Cluster on another, and runs gofmt, vet, staticcheck and the
+# race-detected tests (the conformance suite of inbox/storetest on both,
+# Redis stopped and restarted while accepting, the two-instance crash
+# test), none skipped: REDIS_ADDR and REDIS_CLUSTER_ADDR are set. The
+# Redis servers are stopped on exit. .ci/run calls it:
+# `bash csmsgredis/ci.sh`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,12 +25,13 @@ redis-server --version
 
 tmp=$(mktemp -d)
 stop_redis() {
-  if [ -s "$tmp/redis.pid" ]; then
-    local pid
-    pid=$(cat "$tmp/redis.pid")
+  local pidfile pid
+  for pidfile in "$tmp"/*/redis.pid; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  done
   rm -rf "$tmp"
 }
 trap stop_redis EXIT
@@ -43,26 +46,45 @@ ping() {
   [[ "$reply" == +PONG* ]]
 }
 
-port=""
-for p in $(shuf -i 20000-39999 -n 50); do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-    continue # taken
-  fi
-  redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
-    --maxmemory-policy noeviction \
-    --daemonize yes --pidfile "$tmp/redis.pid" --logfile "$tmp/redis.log" --dir "$tmp"
-  for _ in $(seq 50); do
-    if ping 127.0.0.1 "$p" 2>/dev/null; then port=$p; break; fi
-    sleep 0.1
+# start_redis NAME [ARGS...]: starts a redis-server with ARGS on a free
+# loopback port, its files in $tmp/NAME, and sets port to its port.
+start_redis() {
+  local name=$1 dir=$tmp/$1 p
+  shift
+  port=""
+  for p in $(shuf -i 20000-39999 -n 50); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      continue # taken
+    fi
+    rm -rf "$dir"; mkdir -p "$dir"
+    redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+      --maxmemory-policy noeviction "$@" \
+      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir"
+    for _ in $(seq 50); do
+      if ping 127.0.0.1 "$p" 2>/dev/null; then port=$p; return; fi
+      sleep 0.1
+    done
+    # lost a race for the port: try another
+    [ -s "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
   done
-  [ -n "$port" ] && break
-  stop_redis; tmp=$(mktemp -d) # lost a race for the port: try another
-done
-if [ -z "$port" ]; then
-  echo "could not start redis-server on a free loopback port"; exit 1
-fi
+  echo "could not start redis-server ($name) on a free loopback port"; exit 1
+}
+
+start_redis node
 export REDIS_ADDR="127.0.0.1:$port"
 echo "redis-server on $REDIS_ADDR"
+
+# A Redis Cluster of one node, serving every slot: the Cluster client's
+# routing and Redis's cross-slot checks.
+start_redis cluster --cluster-enabled yes --cluster-config-file "$tmp/cluster/nodes.conf"
+redis-cli -p "$port" cluster addslotsrange 0 16383 >/dev/null
+for _ in $(seq 100); do
+  redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' && break
+  sleep 0.1
+done
+redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || { echo "the one-node cluster is not ok"; exit 1; }
+export REDIS_CLUSTER_ADDR="127.0.0.1:$port"
+echo "redis-server (cluster) on $REDIS_CLUSTER_ADDR"
 
 echo "--- go mod download"
 go mod download
@@ -79,7 +101,7 @@ go vet ./...
 echo "--- staticcheck"
 go run "$STATICCHECK" ./...
 
-echo "--- go test -race (REDIS_ADDR=$REDIS_ADDR)"
+echo "--- go test -race (REDIS_ADDR=$REDIS_ADDR REDIS_CLUSTER_ADDR=$REDIS_CLUSTER_ADDR)"
 go test -race -count=1 -v ./... >"$tmp/test.log" 2>&1 || { cat "$tmp/test.log"; exit 1; }
 grep -E '^(ok|FAIL|--- FAIL)' "$tmp/test.log" || true
 if grep -q -- '--- SKIP' "$tmp/test.log"; then

@@ -76,6 +76,10 @@
 // index per slot and a claim that visits every slot; this package chose
 // the simple one. To spread load over shards, run several queues
 // (prefixes), for example one per mini program, each with its inbox.
+// The conformance suite runs through a Cluster client on a one-node
+// cluster in CI (csmsgredis/ci.sh): that checks the routing and Redis's
+// cross-slot checks of the declared keys, not a multi-shard cluster's
+// redirects.
 //
 // # Durability
 //

@@ -29,31 +29,63 @@ func testRedis(t testing.TB) *redis.Client {
 	return rdb
 }
 
+// testCluster returns a Cluster client of the Redis Cluster at
+// REDIS_CLUSTER_ADDR (csmsgredis/ci.sh starts a one-node cluster and fails
+// on skips), or skips the test.
+func testCluster(t testing.TB) *redis.ClusterClient {
+	t.Helper()
+	addr := os.Getenv("REDIS_CLUSTER_ADDR")
+	if addr == "" {
+		t.Skip("REDIS_CLUSTER_ADDR not set: no Redis Cluster to test against")
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{addr}})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
 var prefixes atomic.Int64
 
 // testPrefix returns a prefix no other test uses, whose keys are deleted
 // when the test ends.
-func testPrefix(t testing.TB, rdb *redis.Client) string {
+func testPrefix(t testing.TB, rdb redis.UniversalClient) string {
 	t.Helper()
 	prefix := fmt.Sprintf("csmsgredis-test:%d:%d:%d", os.Getpid(), time.Now().UnixNano(), prefixes.Add(1))
 	t.Cleanup(func() {
 		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
+		del := func(ctx context.Context, c *redis.Client) error {
+			iter := c.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
+			for iter.Next(ctx) {
+				c.Del(ctx, iter.Val())
+			}
+			return iter.Err()
+		}
+		if cc, ok := rdb.(*redis.ClusterClient); ok {
+			cc.ForEachMaster(ctx, del)
+		} else {
+			del(ctx, rdb.(*redis.Client))
 		}
 	})
 	return prefix
 }
 
 func TestConformance(t *testing.T) {
-	rdb := testRedis(t)
-	storetest.Run(t, func(t *testing.T, now func() time.Time) queue.Store {
-		q, err := NewQueue(context.Background(), rdb, Options{Prefix: testPrefix(t, rdb)})
-		require.NoError(t, err)
-		q.now = now
-		return q
-	})
+	for _, tc := range []struct {
+		name   string
+		client func(testing.TB) redis.UniversalClient
+	}{
+		{"Node", func(t testing.TB) redis.UniversalClient { return testRedis(t) }},
+		{"Cluster", func(t testing.TB) redis.UniversalClient { return testCluster(t) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rdb := tc.client(t)
+			storetest.Run(t, func(t *testing.T, now func() time.Time) queue.Store {
+				q, err := NewQueue(context.Background(), rdb, Options{Prefix: testPrefix(t, rdb)})
+				require.NoError(t, err)
+				q.now = now
+				return q
+			})
+		})
+	}
 }
 
 func TestNewQueueErrors(t *testing.T) {
