@@ -43,9 +43,17 @@ func BenchmarkTwoInstancesOpenLoop(b *testing.B) {
 	if addr == "" {
 		b.Skip("REDIS_ADDR not set: no Redis to test against")
 	}
+	prefix := fmt.Sprint("csmsgredis-load:", time.Now().UnixNano())
+	defer func() { // the queue's keys, after the inboxes closed (deferred below)
+		rdb := redis.NewClient(&redis.Options{Addr: addr})
+		defer rdb.Close()
+		iter := rdb.Scan(context.Background(), 0, "{"+prefix+"}:*", 1000).Iterator()
+		for iter.Next(context.Background()) {
+			rdb.Del(context.Background(), iter.Val())
+		}
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	prefix := fmt.Sprint("csmsgredis-load:", time.Now().UnixNano())
 	var urls []string
 	for range 2 {
 		rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64})
@@ -66,14 +74,6 @@ func BenchmarkTwoInstancesOpenLoop(b *testing.B) {
 		defer srv.Close()
 		urls = append(urls, srv.URL+"/wx")
 	}
-	defer func() { // the queue's keys
-		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		defer rdb.Close()
-		iter := rdb.Scan(context.Background(), 0, "{"+prefix+"}:*", 1000).Iterator()
-		for iter.Next(context.Background()) {
-			rdb.Del(context.Background(), iter.Val())
-		}
-	}()
 	reqs := make([]*http.Request, b.N)
 	for i := range reqs {
 		msg := &csmsg.Text{Header: csmsg.Header{ToUserName: "gh_97417a04a28d", FromUserName: fmt.Sprint("user", i%200),
