@@ -55,7 +55,8 @@
 // clock (TIME inside the scripts), never from an instance's: instances with
 // skewed clocks agree on when a lease expires. Scripts that call TIME and
 // then write are replicated by their effects, the default since Redis 5
-// (and the only way in Redis 7). Each claim takes a new fencing token from
+// (and the only way in Redis 7): the package needs Redis 5 or later, and
+// is tested on 7.0. Each claim takes a new fencing token from
 // {P}:tok; Renew, Complete, Retry, Return, Dead and SaveStep check that the
 // job still carries the caller's token and that its lease has not ended
 // on Redis's clock, else they change nothing and answer
@@ -91,11 +92,12 @@
 //     append-only file before it replies (the writes of one event-loop
 //     turn share an fsync), so a push answered "success" survives a crash
 //     of Redis or of its host.
-//   - appendonly yes, appendfsync everysec: the write reaches the
-//     operating system before the reply, so a crash of redis-server alone
-//     loses nothing, but a crash of the host (power, kernel) loses up to a
-//     second (two, when the disk is slow) of pushes already answered
-//     "success": WeChat will not resend them. Redis 7.2's WAITAOF would let
+//   - appendonly yes, appendfsync everysec: the write normally reaches
+//     the operating system before the reply, so a crash of redis-server
+//     alone loses nothing (unless a slow disk made Redis postpone the
+//     write, up to two seconds), but a crash of the host (power, kernel)
+//     loses up to a second (two, when the disk is slow) of pushes already
+//     answered "success": WeChat will not resend them. Redis 7.2's WAITAOF would let
 //     Accept wait for the fsync; Debian's redis-server 7.0 has none, and
 //     this package does not call it.
 //   - appendonly no (snapshots alone): everything since the last snapshot.
