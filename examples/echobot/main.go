@@ -1,130 +1,120 @@
-// Command echobot is the smallest useful customer-service bot on csmsg: it
-// receives pushes with a Receiver, hands each message to a worker within
-// WeChat's 5 seconds, and answers through the customer-service API with a
-// Client. Its defaults match `csmsg emulate`, so the two run together with
-// no setup:
+// Command echobot is the smallest useful customer-service bot on csmsg, in
+// the shape a real one takes: it answers WeChat within milliseconds by
+// accepting each push into an inbox (a file on disk), and answers the user
+// later, through the customer-service API, after a slow "model" has
+// thought (--think, 8 s by default: longer than WeChat's 5 s). Killed and
+// started again, it finishes the conversation, and sends each reply once.
+// Its defaults match `csmsg emulate`, so the two run together with no
+// setup, from the repository's root:
 //
 //	go run ./cmd/csmsg emulate --endpoint http://127.0.0.1:8080/wechat --token csmsg-demo-token \
 //	  --aes-key Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA --appid wx0123456789abcdef
-//	go run ./examples/echobot
+//	cd examples && go run ./echobot
 //
 // then open http://127.0.0.1:8081/ and chat with it.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
-	"fmt"
-	"log"
+	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/inbox"
 	"github.com/csmsg/csmsg/kf"
 )
 
+// shutdownTimeout bounds the wait for pushes being accepted at shutdown.
+const shutdownTimeout = 5 * time.Second
+
 func main() {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(logger); err != nil {
+		logger.Error("echobot: " + err.Error())
+		os.Exit(1)
+	}
+}
+
+// run parses the flags and serves until SIGINT or SIGTERM, then stops
+// accepting pushes, lets the running jobs finish (the inbox's drain) and
+// closes the inbox. A second signal during the drain stops at once: the
+// interrupted jobs run again at the next start.
+func run(logger *slog.Logger) error {
 	addr := flag.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
 	token := flag.String("token", "csmsg-demo-token", "the Token of the message-push settings")
 	key := flag.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
 	appID := flag.String("appid", "wx0123456789abcdef", "the mini program's AppID")
 	secret := flag.String("secret", "csmsg-emulate-secret", "the AppSecret")
 	api := flag.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
+	store := flag.String("store", "echobot.db", "the inbox `file`: accepted pushes wait there, through restarts")
+	think := flag.Duration("think", 8*time.Second, "how long the pretend model takes to answer a text")
+	lease := flag.Duration("lease", 10*time.Second, "how long a job interrupted by a crash waits before it runs again")
 	flag.Parse()
 
-	cfg := csmsg.Config{Token: *token, EncodingAESKey: *key}
+	ib, err := inbox.Open(*store, inbox.Options{Lease: *lease, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer ib.Close()
+	cfg := csmsg.Config{Token: *token, EncodingAESKey: *key, Logger: logger}
 	if *key != "" {
 		cfg.AppID = *appID
 	}
 	client, err := kf.NewClient(kf.Config{AppID: *appID, AppSecret: *secret, BaseURL: *api})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	bot, err := newBot(cfg, client)
+	b, err := newBot(cfg, ib, client, *think)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	defer bot.Close()
 	mux := http.NewServeMux()
-	mux.Handle("/wechat", bot.Handler())
+	mux.Handle("/wechat", b.Handler())
 	srv := &http.Server{
-		Addr:              *addr,
 		Handler:           mux,
 		ReadHeaderTimeout: 2 * time.Second,
 		ReadTimeout:       5 * time.Second,
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	log.Printf("echobot: listening on http://%s/wechat, answering through %s", *addr, *api)
-	log.Fatal(srv.ListenAndServe())
-}
-
-// bot receives pushes and answers them through the API, from a worker.
-type bot struct {
-	r      *csmsg.Receiver
-	client *kf.Client
-	inbox  chan csmsg.Message
-	done   chan struct{}
-}
-
-// newBot returns a bot with its worker running.
-func newBot(cfg csmsg.Config, client *kf.Client) (*bot, error) {
-	r, err := csmsg.NewReceiver(cfg)
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	b := &bot{r: r, client: client, inbox: make(chan csmsg.Message, 64), done: make(chan struct{})}
-	go b.work()
-	return b, nil
-}
+	logger.Info("echobot: listening", slog.String("url", "http://"+ln.Addr().String()+"/wechat"),
+		slog.String("api", *api), slog.String("store", *store), slog.Duration("think", *think))
 
-// Handler is the push URL's handler: it hands each message to the worker
-// and answers "success" at once. A full inbox answers 500, so that WeChat
-// retries later.
-func (b *bot) Handler() http.Handler {
-	return b.r.Handler(func(ctx context.Context, m csmsg.Message) (*csmsg.Reply, error) {
-		select {
-		case b.inbox <- m:
-			return nil, nil
-		default:
-			return nil, fmt.Errorf("echobot: inbox full")
-		}
-	})
-}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ran := make(chan error, 1)
+	go func() { ran <- b.Run(runCtx) }()
 
-// Close stops the worker once the inbox is empty.
-func (b *bot) Close() {
-	close(b.inbox)
-	<-b.done
-}
-
-// work answers each message: a welcome for entering the chat, an echo for
-// a text, a word for an image or a card.
-func (b *bot) work() {
-	defer close(b.done)
-	for m := range b.inbox {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := b.answer(ctx, m); err != nil {
-			log.Printf("echobot: answering %s: %v", m.MsgHeader().FromUserName, err)
-		}
-		cancel()
+	var failed error
+	select {
+	case <-ctx.Done():
+	case failed = <-served:
+	case failed = <-ran:
+		ran <- nil // reported; the wait below returns at once
 	}
-}
-
-func (b *bot) answer(ctx context.Context, m csmsg.Message) error {
-	user := m.MsgHeader().FromUserName
-	switch m := m.(type) {
-	case *csmsg.UserEnterTempSession:
-		return b.client.SendText(ctx, user, "Hello! I echo what you write.")
-	case *csmsg.Text:
-		if err := b.client.SetTyping(ctx, user, true); err != nil {
-			return err
-		}
-		return b.client.SendText(ctx, user, "echo: "+m.Content)
-	case *csmsg.Image:
-		return b.client.SendText(ctx, user, "Nice picture.")
-	case *csmsg.MiniProgramPage:
-		return b.client.SendText(ctx, user, "You sent the card "+m.Title+".")
+	stop() // from now on, a second signal ends the process at once
+	cancelRun()
+	logger.Info("echobot: stopping; running jobs have the drain to finish")
+	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		failed = errors.Join(failed, err)
 	}
-	return nil
+	return errors.Join(failed, <-ran)
 }
