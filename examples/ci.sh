@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI of the examples module: vet, staticcheck, the tests (echobot's, with
+# the walkthrough of the README run by real processes: csmsg emulate and
+# echobot, killed with SIGKILL mid-answer and started again, about 15 s),
+# and the race detector. .ci/run calls it: `bash examples/ci.sh`.
+set -euo pipefail
+cd "$(dirname "$0")"
+STATICCHECK=${STATICCHECK:-honnef.co/go/tools/cmd/staticcheck@v0.8.2}
+go mod download
+go vet ./...
+go run "$STATICCHECK" ./...
+go test -count=1 ./...
+go test -race -count=1 ./...
