@@ -37,7 +37,7 @@ const shutdownTimeout = 5 * time.Second
 func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if err := run(logger); err != nil {
-		logger.Error("echobot: " + err.Error())
+		logger.Error("echobot: failed", slog.Any("err", err))
 		os.Exit(1)
 	}
 }
@@ -58,7 +58,7 @@ func run(logger *slog.Logger) error {
 	lease := flag.Duration("lease", 10*time.Second, "how long a job interrupted by a crash waits before it runs again")
 	flag.Parse()
 
-	ib, err := inbox.Open(*store, inbox.Options{Lease: *lease, Logger: logger})
+	ib, err := openInbox(*store, inbox.Options{Lease: *lease, Logger: logger})
 	if err != nil {
 		return err
 	}
@@ -117,4 +117,9 @@ func run(logger *slog.Logger) error {
 		failed = errors.Join(failed, err)
 	}
 	return errors.Join(failed, <-ran)
+}
+
+// openInbox opens the inbox: the bbolt file at path, for one instance.
+func openInbox(path string, opts inbox.Options) (*inbox.Inbox, error) {
+	return inbox.Open(path, opts)
 }
