@@ -11,7 +11,11 @@
 //	  --aes-key Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA --appid wx0123456789abcdef
 //	cd examples && go run ./echobot
 //
-// then open http://127.0.0.1:8081/ and chat with it.
+// then open http://127.0.0.1:8081/ and chat with it. The inbox is the file
+// echobot.db in the directory it runs in (--store). Ctrl-C lets an answer
+// being thought finish (the inbox's drain, 10 s); a second Ctrl-C, or a
+// kill -9, stops at once, and the next start answers once the interrupted
+// job's lease (--lease) has run out.
 package main
 
 import (
@@ -55,7 +59,7 @@ func run(logger *slog.Logger) error {
 	api := flag.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
 	store := flag.String("store", "echobot.db", "the inbox `file`: accepted pushes wait there, through restarts")
 	think := flag.Duration("think", 8*time.Second, "how long the pretend model takes to answer a text")
-	lease := flag.Duration("lease", 10*time.Second, "how long a job interrupted by a crash waits before it runs again")
+	lease := flag.Duration("lease", 5*time.Second, "how long a job interrupted by a crash waits before it runs again")
 	flag.Parse()
 
 	ib, err := openInbox(*store, inbox.Options{Lease: *lease, Logger: logger})
