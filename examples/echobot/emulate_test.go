@@ -62,7 +62,10 @@ func TestEmulateKill(t *testing.T) {
 	assert.Equal(t, "success", delivery.Attempts[0].Answer)
 	assert.Less(t, delivery.Attempts[0].Millis, int64(1000))
 
-	time.Sleep(500 * time.Millisecond) // the model is thinking
+	require.Eventually(t, func() bool { // the job runs: the bot typed, the model thinks
+		c, err = conversation(ctx, emu)
+		return err == nil && len(c.Entries) > 1 && c.Entries[1].From == "bot" && c.Entries[1].Kind == "typing"
+	}, 10*time.Second, 10*time.Millisecond, "the job did not start")
 	require.NoError(t, bot.Process.Signal(syscall.SIGKILL))
 	bot.Wait()
 	c, err = conversation(ctx, emu)

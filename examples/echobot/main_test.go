@@ -50,7 +50,7 @@ func TestEchoBot(t *testing.T) {
 // thought, its retry makes no second job, and the reply arrives later,
 // once.
 func TestEchoBotThinks(t *testing.T) {
-	const think = 400 * time.Millisecond
+	const think = time.Second
 	api := kftest.NewServer(appID, secret)
 	defer api.Close()
 	tb := startBot(t, api, filepath.Join(t.TempDir(), "echobot.db"), think, inbox.Options{})
