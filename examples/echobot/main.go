@@ -22,6 +22,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -39,29 +41,40 @@ import (
 const shutdownTimeout = 5 * time.Second
 
 func main() {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(logger); err != nil {
-		logger.Error("echobot: failed", slog.Any("err", err))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // from now on, a second signal ends the process at once
+	}()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "echobot:", err)
+		stop()
 		os.Exit(1)
 	}
 }
 
-// run parses the flags and serves until SIGINT or SIGTERM, then stops
-// accepting pushes, lets the running jobs finish (the inbox's drain) and
-// closes the inbox. A second signal during the drain stops at once: the
-// interrupted jobs run again at the next start.
-func run(logger *slog.Logger) error {
-	addr := flag.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
-	token := flag.String("token", "csmsg-demo-token", "the Token of the message-push settings")
-	key := flag.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
-	appID := flag.String("appid", "wx0123456789abcdef", "the mini program's AppID")
-	secret := flag.String("secret", "csmsg-emulate-secret", "the AppSecret")
-	api := flag.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
-	store := flag.String("store", "echobot.db", "the inbox `file`: accepted pushes wait there, through restarts")
-	think := flag.Duration("think", 8*time.Second, "how long the pretend model takes to answer a text")
-	lease := flag.Duration("lease", 5*time.Second, "how long a job interrupted by a crash waits before it runs again")
-	flag.Parse()
+// run is the bot until ctx ends; it logs to w, the Receiver's refusals
+// included, so that a wrong Token shows with its cause. When ctx ends it
+// stops accepting pushes, lets the running jobs finish (the inbox's
+// drain) and closes the inbox.
+func run(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("echobot", flag.ContinueOnError)
+	fs.SetOutput(w)
+	addr := fs.String("addr", "127.0.0.1:8080", "the address to listen on; pushes arrive at /wechat")
+	token := fs.String("token", "csmsg-demo-token", "the Token of the message-push settings")
+	key := fs.String("aes-key", "Y3Ntc2cgZGVtbyBrZXkgLSBub3QgYSBzZWNyZXQwMDA", "the EncodingAESKey (empty for plaintext mode)")
+	appID := fs.String("appid", "wx0123456789abcdef", "the mini program's AppID")
+	secret := fs.String("secret", "csmsg-emulate-secret", "the AppSecret")
+	api := fs.String("api", "http://127.0.0.1:8081", "WeChat's API: csmsg emulate's address, or https://api.weixin.qq.com")
+	store := fs.String("store", "echobot.db", "the inbox `file`: accepted pushes wait there, through restarts")
+	think := fs.Duration("think", 8*time.Second, "how long the pretend model takes to answer a text")
+	lease := fs.Duration("lease", 5*time.Second, "how long a job interrupted by a crash waits before it runs again")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
+	logger := slog.New(slog.NewTextHandler(w, nil))
 	ib, err := openInbox(*store, inbox.Options{Lease: *lease, Logger: logger})
 	if err != nil {
 		return err
@@ -96,8 +109,6 @@ func run(logger *slog.Logger) error {
 	logger.Info("echobot: listening", slog.String("url", "http://"+ln.Addr().String()+"/wechat"),
 		slog.String("api", *api), slog.String("store", *store), slog.Duration("think", *think))
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	served := make(chan error, 1)
@@ -112,7 +123,6 @@ func run(logger *slog.Logger) error {
 	case failed = <-ran:
 		ran <- nil // reported; the wait below returns at once
 	}
-	stop() // from now on, a second signal ends the process at once
 	cancelRun()
 	logger.Info("echobot: stopping; running jobs have the drain to finish")
 	shutdown, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

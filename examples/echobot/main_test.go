@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -181,4 +183,61 @@ func texts(sent []kftest.SentMessage) []string {
 		out = append(out, m.Text)
 	}
 	return out
+}
+
+// TestEchoBotLogsAWrongToken checks that a push signed with another Token
+// shows in the bot's log with its cause.
+func TestEchoBotLogsAWrongToken(t *testing.T) {
+	var logs bytes.Buffer
+	client, err := kf.NewClient(kf.Config{AppID: "wx0123456789abcdef", AppSecret: "s", BaseURL: "http://127.0.0.1:1"})
+	require.NoError(t, err)
+	ib, err := inbox.Open(filepath.Join(t.TempDir(), "echobot.db"), inbox.Options{})
+	require.NoError(t, err)
+	defer ib.Close()
+	cfg := csmsg.Config{Token: "t", Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))}
+	b, err := newBot(cfg, ib, client, 0)
+	require.NoError(t, err)
+	wrong := cfg
+	wrong.Token = "wrong-token"
+	req, err := csmsgtest.NewRequest("/wechat", wrong, csmsgtest.ModePlaintext,
+		&csmsg.Text{Header: csmsg.Header{ToUserName: "gh_1", FromUserName: "o1", CreateTime: time.Now().Unix(), MsgType: csmsg.MsgTypeText}, MsgID: "1", Content: "hi"}, csmsg.FormatXML)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	b.Handler().ServeHTTP(w, req)
+	assert.Equal(t, http.StatusUnauthorized, w.Code)
+	assert.Equal(t, `level=WARN msg="csmsg: push not handled" method=POST path=/wechat status=401 err="csmsg: invalid signature: signature does not match"`+"\n", logs.String())
+}
+
+// TestEchoBotRun checks that the bot says it listens only once it does,
+// that a busy address is an error without that line, and that it stops
+// when its context ends.
+func TestEchoBotRun(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "echobot.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"--addr", ln.Addr().String(), "--store", store}, &out)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "address already in use")
+	assert.Empty(t, out.String(), "no 'listening' line before the bind")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", store}, w) }()
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), "echobot: listening") }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not stop")
+	}
 }
