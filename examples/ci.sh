@@ -2,7 +2,8 @@
 # CI of the examples module: vet, staticcheck, the tests (echobot's, with
 # the walkthrough of the README run by real processes: csmsg emulate and
 # echobot, killed with SIGKILL mid-answer and started again, about 15 s),
-# and the race detector. .ci/run calls it: `bash examples/ci.sh`.
+# and the race detector over the in-process tests. .ci/run calls it:
+# `bash examples/ci.sh`.
 set -euo pipefail
 cd "$(dirname "$0")"
 # The module as its go.mod says (replace ../ and ../inbox), whatever
@@ -13,4 +14,5 @@ go mod download
 go vet ./...
 go run "$STATICCHECK" ./...
 go test -count=1 ./...
-go test -race -count=1 ./...
+# -short: the walkthrough test's programs are not built with -race.
+go test -race -short -count=1 ./...
