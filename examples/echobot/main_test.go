@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,4 +241,50 @@ func TestEchoBotRun(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not stop")
 	}
+}
+
+// TestEchoBotDrain: when run's context ends (SIGINT, SIGTERM) while the
+// model thinks, the answer still goes out (the inbox's drain) before run
+// returns, and the inbox file is closed: another process may open it.
+func TestEchoBotDrain(t *testing.T) {
+	api := kftest.NewServer(appID, secret)
+	defer api.Close()
+	api.UserMessage(user)
+	store := filepath.Join(t.TempDir(), "echobot.db")
+	cfg := csmsg.Config{Token: "t", EncodingAESKey: strings.Repeat("A", 43), AppID: appID}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0", "--store", store, "--api", api.URL, "--appid", appID,
+			"--secret", secret, "--token", cfg.Token, "--aes-key", cfg.EncodingAESKey, "--think", "500ms"}, w)
+	}()
+	listening := regexp.MustCompile(`msg="echobot: listening" url=(\S+)`)
+	require.Eventually(t, func() bool { return listening.MatchString(w.String()) }, 5*time.Second, 10*time.Millisecond)
+	url := listening.FindStringSubmatch(w.String())[1]
+
+	req, err := csmsgtest.NewRequest(url, cfg, csmsgtest.ModeSafe, &csmsg.Text{Header: csmsg.Header{ToUserName: "gh_1",
+		FromUserName: user, CreateTime: time.Now().Unix(), MsgType: csmsg.MsgTypeText}, MsgID: "1", Content: "hi"}, csmsg.FormatJSON)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, "success", string(body))
+	require.Eventually(t, func() bool { return len(api.Typing()) == 1 }, 5*time.Second, 5*time.Millisecond,
+		"the job did not start")
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not stop")
+	}
+	assert.Equal(t, []string{"echo: hi"}, texts(api.Sent()))
+	ib, err := inbox.Open(store, inbox.Options{LockTimeout: 100 * time.Millisecond})
+	require.NoError(t, err, "the inbox file is still held")
+	require.NoError(t, ib.Close())
 }
