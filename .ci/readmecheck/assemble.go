@@ -210,6 +210,7 @@ func addImports(src string, names []string) string {
 			imports = append(imports, strconv.Quote(path))
 		}
 	}
+	slices.Sort(imports)
 	if len(imports) == 0 {
 		return src
 	}

@@ -208,7 +208,7 @@ func (r runner) start(ctx context.Context, b block, c command) (*server, error) 
 		return nil, cmdError(b, c, err, "")
 	}
 	go func() { s.done <- s.cmd.Wait() }()
-	client := &http.Client{Timeout: 2 * time.Second}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}} // loopback: never a proxy
 	deadline := time.Now().Add(r.startLimit)
 	for {
 		resp, err := client.Get("http://" + addr + "/")

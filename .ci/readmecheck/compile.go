@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -52,21 +55,40 @@ func compileBlocks(ctx context.Context, checkerDir, dir string, docs map[string]
 	if len(pkgs) == 0 {
 		return failed, nil
 	}
+	// Build them all, then vet those that built.
 	for _, tool := range []string{"build", "vet"} {
-		out, err := goTool(ctx, dir, tool, "./...")
-		if err == nil {
-			continue
+		args := []string{tool}
+		if tool == "vet" {
+			args = append(args, "-json") // diagnostics by package, on stdout
 		}
-		perPkg, rest := splitByPackage(out)
+		n := len(args)
 		for _, p := range pkgs {
-			if msg, ok := perPkg[scratchModule+"/"+p.dir]; ok {
-				failed[p.b.where()] = "go " + tool + ": " + strings.TrimSpace(msg)
+			if _, ok := failed[p.b.where()]; !ok {
+				args = append(args, "./"+p.dir)
 			}
 		}
-		if len(perPkg) == 0 || strings.TrimSpace(rest) != "" {
-			return failed, fmt.Errorf("go %s in the scratch module %s: %v\n%s", tool, dir, err, out)
+		if len(args) == n {
+			break
 		}
-		break // vet only what builds
+		stdout, stderr, err := goTool(ctx, dir, args...)
+		perPkg, rest := splitByPackage(stderr)
+		if tool == "vet" {
+			diags, derr := vetDiagnostics(stdout)
+			if derr != nil {
+				return failed, fmt.Errorf("go vet -json in the scratch module %s: %v\n%s", dir, derr, stdout)
+			}
+			for pkg, d := range diags {
+				perPkg[pkg] += d
+			}
+		}
+		for _, p := range pkgs {
+			if msg, ok := perPkg[scratchModule+"/"+p.dir]; ok {
+				failed[p.b.where()] = "go " + tool + ": " + wrapperLines(strings.TrimSpace(msg), p.b, docs[p.b.file])
+			}
+		}
+		if err != nil && (len(perPkg) == 0 || strings.TrimSpace(rest) != "") {
+			return failed, fmt.Errorf("go %s in the scratch module %s: %v\n%s", tool, dir, err, stderr)
+		}
 	}
 	return failed, nil
 }
@@ -82,29 +104,68 @@ func writeScratchModule(checkerDir, dir string) error {
 	if err != nil {
 		return err
 	}
-	var out strings.Builder
-	for _, line := range strings.Split(string(mod), "\n") {
+	lines := strings.Split(string(mod), "\n")
+	for i, line := range lines {
 		if m, ok := strings.CutPrefix(line, "module "); ok && strings.TrimSpace(m) != "" {
-			line = "module " + scratchModule
+			lines[i] = "module " + scratchModule
 		}
 		if before, target, ok := strings.Cut(line, "=> "); ok && (strings.HasPrefix(target, "./") || strings.HasPrefix(target, "../")) {
-			line = before + "=> " + filepath.Join(checkerDir, strings.TrimSpace(target))
+			lines[i] = before + "=> " + filepath.Join(checkerDir, strings.TrimSpace(target))
 		}
-		out.WriteString(line + "\n")
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(out.String()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(strings.Join(lines, "\n")), 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644)
 }
 
-// goTool runs "go tool args..." in dir and returns its combined output.
-func goTool(ctx context.Context, dir string, args ...string) (string, error) {
+// wrapperLines writes the positions of the function wrapped around a
+// block's statements (see snippetFile.text) as the block's first and last
+// lines: a syntax error at the end of a block shows there.
+func wrapperLines(msg string, b block, path string) string {
+	msg = strings.ReplaceAll(msg, "readmecheck-wrapper.go:1:", fmt.Sprintf("%s:%d: (before the block)", path, b.line))
+	return strings.ReplaceAll(msg, "readmecheck-wrapper.go:2:", fmt.Sprintf("%s:%d: (after the block)", path, b.line+len(b.lines)-1))
+}
+
+// goTool runs "go args..." in dir and returns its output.
+func goTool(ctx context.Context, dir string, args ...string) (stdout, stderr string, err error) {
+	var out, errOut bytes.Buffer
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly", "GOWORK=off")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// vetDiagnostics reads the output of go vet -json: for each package, its
+// diagnostics as lines "position: message".
+func vetDiagnostics(out string) (map[string]string, error) {
+	diags := make(map[string]string)
+	dec := json.NewDecoder(strings.NewReader(out))
+	for dec.More() {
+		var v map[string]map[string]json.RawMessage // package -> analyzer -> diagnostics or error
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		for pkg, analyzers := range v {
+			for _, name := range slices.Sorted(maps.Keys(analyzers)) {
+				var ds []struct{ Posn, Message string }
+				if err := json.Unmarshal(analyzers[name], &ds); err != nil {
+					var e struct{ Error string }
+					if err := json.Unmarshal(analyzers[name], &e); err != nil {
+						return nil, err
+					}
+					diags[pkg] += fmt.Sprintf("%s: %s\n", name, e.Error)
+					continue
+				}
+				for _, d := range ds {
+					diags[pkg] += fmt.Sprintf("%s: %s (%s)\n", d.Posn, d.Message, name)
+				}
+			}
+		}
+	}
+	return diags, nil
 }
 
 // pkgHeaderRE matches the line the go command writes above a package's

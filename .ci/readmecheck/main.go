@@ -105,7 +105,7 @@ func check(ctx context.Context, cfg config) int {
 		} else {
 			bs, err = markdownBlocks(name, string(src))
 		}
-		if err != nil {
+		for _, err := range unjoin(err) {
 			fmt.Printf("FAIL %v\n", err)
 			failures++
 		}
@@ -148,7 +148,7 @@ func check(ctx context.Context, cfg config) int {
 		if err != nil {
 			report("compiling the go blocks", err.Error())
 		}
-		fmt.Printf("%s %d go blocks compiled, %d failed (%.1fs)\n", status(len(failed)), len(goBlocks), len(failed), time.Since(t).Seconds())
+		fmt.Printf("%s %d go blocks, %d failed (%.1fs)\n", status(len(failed)), len(goBlocks), len(failed), time.Since(t).Seconds())
 	}
 
 	// Run the sh blocks.
@@ -200,6 +200,17 @@ func status(failed int) string {
 		return "ok  "
 	}
 	return "FAIL"
+}
+
+// unjoin returns the errors errors.Join joined into err.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err != nil {
+		return []error{err}
+	}
+	return nil
 }
 
 // preludeNote names a block's prelude for messages.
