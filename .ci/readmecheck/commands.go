@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -117,13 +115,19 @@ type runner struct {
 // in their order, each probed until it answers; then the others, in order,
 // each of which must exit 0; then it stops the long-running ones. It
 // returns one error per failing command, naming its line.
-func (r runner) runBlock(ctx context.Context, b block, cmds []command) []error {
-	var errs []error
+func (r runner) runBlock(ctx context.Context, b block, cmds []command) (errs []error) {
 	var servers []*server
 	defer func() {
+		failed := len(errs) > 0
 		for i := len(servers) - 1; i >= 0; i-- {
-			if err := servers[i].stop(); err != nil {
+			s := servers[i]
+			defer s.out.remove()
+			if err := s.stop(); err != nil {
 				errs = append(errs, err)
+			} else if failed {
+				// What the server made of the failing commands.
+				last := len(errs) - 1
+				errs[last] = fmt.Errorf("%w\nwhile %v", errs[last], cmdError(b, s.c, errors.New("ran, and was stopped"), s.out.String()))
 			}
 		}
 	}()
@@ -149,19 +153,23 @@ func (r runner) runBlock(ctx context.Context, b block, cmds []command) []error {
 }
 
 // shell returns the process that runs c in its own process group.
-func (r runner) shell(c command, out *syncBuffer) *exec.Cmd {
+func (r runner) shell(c command, out *output) *exec.Cmd {
 	cmd := exec.Command("bash", "-c", c.text)
 	cmd.Dir = r.root
 	cmd.Env = append(os.Environ(), "PATH="+r.path)
-	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = out.f, out.f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }
 
 // run runs a command that exits, and checks that it exits 0.
 func (r runner) run(ctx context.Context, b block, c command) error {
-	var out syncBuffer
-	cmd := r.shell(c, &out)
+	out, err := newOutput()
+	if err != nil {
+		return cmdError(b, c, err, "")
+	}
+	defer out.remove()
+	cmd := r.shell(c, out)
 	if err := cmd.Start(); err != nil {
 		return cmdError(b, c, err, "")
 	}
@@ -189,7 +197,7 @@ type server struct {
 	b    block
 	c    command
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *output
 	done chan error
 }
 
@@ -202,9 +210,14 @@ func (r runner) start(ctx context.Context, b block, c command) (*server, error) 
 	} else {
 		ln.Close()
 	}
-	s := &server{b: b, c: c, out: &syncBuffer{}, done: make(chan error, 1)}
+	out, err := newOutput()
+	if err != nil {
+		return nil, cmdError(b, c, err, "")
+	}
+	s := &server{b: b, c: c, out: out, done: make(chan error, 1)}
 	s.cmd = r.shell(c, s.out)
 	if err := s.cmd.Start(); err != nil {
+		out.remove()
 		return nil, cmdError(b, c, err, "")
 	}
 	go func() { s.done <- s.cmd.Wait() }()
@@ -218,11 +231,13 @@ func (r runner) start(ctx context.Context, b block, c command) (*server, error) 
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			killGroup(s.cmd, s.done)
+			defer out.remove()
 			return nil, cmdError(b, c, fmt.Errorf("did not answer on %s within %v", addr, r.startLimit), s.out.String())
 		}
 		select {
 		case err := <-s.done:
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // what it may have left
+			killRest(s.cmd.Process.Pid)
+			defer out.remove()
 			return nil, cmdError(b, c, fmt.Errorf("exited before answering on %s: %v", addr, err), s.out.String())
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -233,7 +248,7 @@ func (r runner) start(ctx context.Context, b block, c command) (*server, error) 
 func (s *server) stop() error {
 	select {
 	case err := <-s.done:
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // what it may have left
+		killRest(s.cmd.Process.Pid)
 		return cmdError(s.b, s.c, fmt.Errorf("exited while the block's other commands ran: %v", err), s.out.String())
 	default:
 	}
@@ -252,8 +267,20 @@ func killGroup(cmd *exec.Cmd, done <-chan error) {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 		<-done
 	}
-	// The group may outlive its leader (go run's child).
+	killRest(pgid)
+}
+
+// killRest kills what is left of a process group whose leader has exited
+// (go run's program, a command's background job), and waits up to 2
+// seconds for it to be gone, so that its ports are free again.
+func killRest(pgid int) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // cmdError describes a failing command with the end of its output.
@@ -278,20 +305,32 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// A syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+// An output holds a command's standard output and error in a temporary
+// file that the command and its children write to directly, so that the
+// command's exit is seen when it happens, not when the last process it
+// started closes a pipe.
+type output struct{ f *os.File }
+
+// newOutput returns an empty output.
+func newOutput() (*output, error) {
+	f, err := os.CreateTemp("", "readmecheck-out-")
+	if err != nil {
+		return nil, err
+	}
+	return &output{f: f}, nil
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
+// String returns what was written so far.
+func (o *output) String() string {
+	b, err := os.ReadFile(o.f.Name())
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// remove deletes the file.
+func (o *output) remove() {
+	o.f.Close()
+	os.Remove(o.f.Name())
 }

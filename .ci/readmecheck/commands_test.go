@@ -118,7 +118,7 @@ func TestRunBlock(t *testing.T) {
 		port int
 	}{regexp.MustCompile(`^READMECHECK_TEST_SERVE=`), port})
 	serve := fmt.Sprintf("READMECHECK_TEST_SERVE=127.0.0.1:%d %s", port, self)
-	r := runner{root: t.TempDir(), path: os.Getenv("PATH"), timeout: 2 * time.Second, startLimit: 10 * time.Second}
+	r := runner{root: t.TempDir(), path: os.Getenv("PATH"), timeout: 3 * time.Second, startLimit: 10 * time.Second}
 
 	tests := []struct {
 		name  string
@@ -138,9 +138,24 @@ func TestRunBlock(t *testing.T) {
 			},
 		},
 		{
+			name:  "a failing command: the server's output follows its own",
+			lines: []string{serve, "echo no; false"},
+			want: []string{
+				"R.md:11: echo no; false\n  exit status 1\n  output:\n    no\n" +
+					"while R.md:10: " + serve + "\n  ran, and was stopped\n  output:\n    serving on 127.0.0.1:" + strconv.Itoa(port),
+			},
+		},
+		{
+			name:  "a server that exits while the others run",
+			lines: []string{serve + " & sleep 1; exit 5", "sleep 2"},
+			want: []string{
+				"R.md:10: " + serve + " & sleep 1; exit 5\n  exited while the block's other commands ran: exit status 5\n  output:\n    serving on 127.0.0.1:" + strconv.Itoa(port),
+			},
+		},
+		{
 			name:  "a command that does not end",
 			lines: []string{"sleep 60"},
-			want:  []string{"R.md:10: sleep 60\n  still running after 2s (a server? add it to longRunning in commands.go)"},
+			want:  []string{"R.md:10: sleep 60\n  still running after 3s (a server? add it to longRunning in commands.go)"},
 		},
 		{
 			name:  "a server that exits at once",
