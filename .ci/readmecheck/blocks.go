@@ -25,10 +25,11 @@ type block struct {
 func (b block) where() string { return fmt.Sprintf("%s:%d", b.file, b.line) }
 
 // langs maps fence info strings to the checker's languages; fences of any
-// other language (json, xml, text, none) are not checked.
+// other language (json, xml, text, console with its output, none) are not
+// checked.
 var langs = map[string]string{
 	"go": "go", "golang": "go",
-	"sh": "sh", "bash": "sh", "shell": "sh", "console": "sh",
+	"sh": "sh", "bash": "sh", "shell": "sh",
 }
 
 var (
