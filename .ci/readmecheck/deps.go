@@ -2,10 +2,7 @@
 
 // This file is never built: it keeps in go.mod and go.sum the modules that
 // the documents' go blocks import, so that the scratch module the checker
-// compiles them in (with this go.mod and go.sum) resolves them. gin is
-// v1.10.1, the last before v1.11 brought in quic-go and the MongoDB driver's
-// bson: the gin recipe uses nothing newer, and compiling gin from a cold
-// build cache costs a third fewer packages.
+// compiles them in (with this go.mod and go.sum) resolves them.
 package main
 
 import (
