@@ -91,7 +91,7 @@ x := 1 +
 		{
 			name:    "no prelude",
 			b:       block{file: "R.md", line: 3, lang: "go", lines: []string{"x := 1"}},
-			wantErr: "the block is not a whole Go file (no package clause) and names no prelude: write <!-- prelude: NAME --> above it (known: conversation, doc, gin, handler, handlertest, parse, reply, settings, statements) or <!-- readme: skip (REASON) -->",
+			wantErr: "the block is not a whole Go file (no package clause) and names no prelude: write <!-- prelude: NAME --> above it (known: conversation, doc, gin, handler, handlertest, inbox, parse, redis, reply, settings, statements) or <!-- readme: skip (REASON) -->",
 		},
 	}
 	for _, tt := range tests {

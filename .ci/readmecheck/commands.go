@@ -38,7 +38,7 @@ var longRunning = []struct {
 }{
 	{regexp.MustCompile(`^csmsg\s+serve\b`), 8080},
 	{regexp.MustCompile(`^csmsg\s+emulate\b`), 8081},
-	{regexp.MustCompile(`^go\s+run\s+\./examples/echobot\b`), 8080},
+	{regexp.MustCompile(`^cd\s+examples\s+&&\s+go\s+run\s+\./echobot\b`), 8080},
 }
 
 var (

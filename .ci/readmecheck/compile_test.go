@@ -43,7 +43,7 @@ func TestCompileBlocks(t *testing.T) {
 	want := map[string]string{
 		"R.md:7":  `go vet: /r/R.md:7: log.Printf format %d has arg "x" of wrong type string (printf)`,
 		"R.md:11": "go build: /r/R.md:11: undefined: client\n/r/R.md:11: msg.FromUserName undefined (type csmsg.Message has no field or method FromUserName)",
-		"R.md:14": "the block is not a whole Go file (no package clause) and names no prelude: write <!-- prelude: NAME --> above it (known: conversation, doc, gin, handler, handlertest, parse, reply, settings, statements) or <!-- readme: skip (REASON) -->",
+		"R.md:14": "the block is not a whole Go file (no package clause) and names no prelude: write <!-- prelude: NAME --> above it (known: conversation, doc, gin, handler, handlertest, inbox, parse, redis, reply, settings, statements) or <!-- readme: skip (REASON) -->",
 		"R.md:18": "go build: /r/R.md:18: (after the block) syntax error: unexpected keyword return, expected expression",
 	}
 	if !reflect.DeepEqual(failed, want) {

@@ -9,12 +9,16 @@ require (
 	github.com/redis/go-redis/v9 v9.17.3
 )
 
+require go.etcd.io/bbolt v1.3.11 // indirect
+
 require (
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic v1.15.0 // indirect
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
+	github.com/csmsg/csmsg/csmsgredis v0.0.0
+	github.com/csmsg/csmsg/inbox v0.2.0
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
@@ -46,3 +50,7 @@ require (
 replace github.com/csmsg/csmsg => ../..
 
 replace github.com/csmsg/csmsg/redisdedup => ../../redisdedup
+
+replace github.com/csmsg/csmsg/inbox => ../../inbox
+
+replace github.com/csmsg/csmsg/csmsgredis => ../../csmsgredis

@@ -23,8 +23,8 @@
 // An sh block's commands run from the repository's root with bash, with the
 // csmsg command built from ./cmd/csmsg first on PATH. Commands that fetch
 // or install (go get, go install, @latest) are not run. The long-running
-// ones (longRunning in commands.go: csmsg serve, csmsg emulate, go run
-// ./examples/echobot) start first, in the block's order, each probed until
+// ones (longRunning in commands.go: csmsg serve, csmsg emulate, cd examples
+// && go run ./echobot) start first, in the block's order, each probed until
 // it answers HTTP on its loopback port; then the block's other commands run
 // in order and must exit 0; then the long-running ones are stopped, and
 // must not have exited before.

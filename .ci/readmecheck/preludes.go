@@ -38,6 +38,24 @@ var queue interface {
 var (
 	router *gin.Engine
 	r      *csmsg.Receiver
+	handle csmsg.HandlerFunc // the user's function
+)`,
+
+	// A Receiver in front of an inbox, and the slow work behind it.
+	"inbox": `
+var (
+	ctx               context.Context
+	token, key, appID string
+	client            *kf.Client
+	askModel          func(ctx context.Context, m csmsg.Message) ([]byte, error)
+)`,
+
+	// Several instances sharing a Redis.
+	"redis": `
+var (
+	ctx               context.Context
+	token, key, appID string
+	handle            csmsg.HandlerFunc // the user's function
 )`,
 
 	// The message-push settings, as strings.
@@ -109,6 +127,8 @@ var knownImports = map[string]string{
 	"url":        "net/url",
 	"csmsg":      "github.com/csmsg/csmsg",
 	"csmsgtest":  "github.com/csmsg/csmsg/csmsgtest",
+	"csmsgredis": "github.com/csmsg/csmsg/csmsgredis",
+	"inbox":      "github.com/csmsg/csmsg/inbox",
 	"kf":         "github.com/csmsg/csmsg/kf",
 	"kftest":     "github.com/csmsg/csmsg/kf/kftest",
 	"redisdedup": "github.com/csmsg/csmsg/redisdedup",
