@@ -2,7 +2,7 @@
 # Every command and code block of README.md and doc.go works as printed:
 # compiles each go block (gin and go-redis come from the Go module proxy
 # the first time) and runs each sh block's commands, the servers among them
-# (csmsg serve, csmsg emulate, go run ./examples/echobot) started on their
+# (csmsg serve, csmsg emulate, cd examples && go run ./echobot) started on their
 # loopback ports, probed and stopped. See .ci/readmecheck/main.go for the
 # HTML comments that name a block's prelude or skip it. Under two minutes
 # with a warm module and build cache.

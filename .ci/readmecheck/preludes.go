@@ -56,6 +56,7 @@ var (
 	ctx               context.Context
 	token, key, appID string
 	handle            csmsg.HandlerFunc // the user's function
+	rdb               *redis.Client     // as in the block above
 )`,
 
 	// The message-push settings, as strings.
