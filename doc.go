@@ -91,8 +91,14 @@
 // of a push that was handled gets the first attempt's answer without
 // calling the HandlerFunc again, and a retry that arrives while the first
 // attempt runs waits for its answer. A HandlerFunc that fails answers 500,
-// so that WeChat retries. [MemoryDedup] serves one instance; the redisdedup
-// module shares the record between instances on Redis.
+// so that WeChat retries. [MemoryDedup] serves one instance; the
+// csmsgredis module (github.com/csmsg/csmsg/csmsgredis) shares the record
+// between instances on Redis.
+//
+// A HandlerFunc that may take longer than a second belongs behind the
+// inbox module (github.com/csmsg/csmsg/inbox): its Accept answers "success"
+// in milliseconds and runs the work later, once, in order per user, through
+// crashes and restarts; the Inbox is also the Receiver's Deduper.
 //
 // Serve the Handler with timeouts, since WeChat's requests are small and
 // quick and a client that trickles its body would otherwise hold a

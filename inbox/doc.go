@@ -108,8 +108,9 @@
 //
 // The Store interface and its types live in package queue, and the
 // conformance suite in package storetest; neither imports bbolt. A store in
-// another module (a Redis one) implements queue.Store and runs
-// storetest.Run without building bbolt. Package inbox itself imports
+// another module implements queue.Store and runs storetest.Run without
+// building bbolt: github.com/csmsg/csmsg/csmsgredis's NewQueue keeps the
+// queue on Redis, for several instances. Package inbox itself imports
 // boltstore, for Open: a program that uses the inbox over another store
 // still builds bbolt (the linker drops what it does not call), and the
 // inbox module's go.mod requires it. That is the price of inbox.Open being
