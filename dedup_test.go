@@ -87,6 +87,17 @@ func TestDedupKeyTellsPushesApart(t *testing.T) {
 	}
 }
 
+// never is the zero keep-until: the store's TTL alone.
+var never time.Time
+
+// extend extends claims in d and returns those lost.
+func extend(t *testing.T, d Deduper, claims ...Claim) []Claim {
+	t.Helper()
+	lost, err := d.Extend(context.Background(), claims)
+	require.NoError(t, err)
+	return lost
+}
+
 // fakeClock is a clock tests move by hand.
 type fakeClock struct {
 	mu  sync.Mutex
@@ -111,49 +122,49 @@ func TestMemoryDedup(t *testing.T) {
 	d := &MemoryDedup{TTL: time.Minute, Now: clock.Now}
 
 	// A first attempt claims the key; completing it keeps the answer.
-	answer, done, err := d.Acquire(ctx, "a", "o1")
+	answer, done, err := d.Acquire(ctx, "a", "o1", never)
 	require.NoError(t, err)
 	assert.False(t, done)
 	assert.Nil(t, answer)
-	require.NoError(t, d.Complete(ctx, "a", "o1", []byte("<xml>transfer</xml>")))
-	answer, done, err = d.Acquire(ctx, "a", "o2")
+	require.NoError(t, d.Complete(ctx, "a", "o1", []byte("<xml>transfer</xml>"), never))
+	answer, done, err = d.Acquire(ctx, "a", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done, "handled")
 	assert.Equal(t, "<xml>transfer</xml>", string(answer))
 
 	// "success" is remembered as a nil answer.
-	_, _, err = d.Acquire(ctx, "s", "o1")
+	_, _, err = d.Acquire(ctx, "s", "o1", never)
 	require.NoError(t, err)
-	require.NoError(t, d.Complete(ctx, "s", "o1", nil))
-	answer, done, err = d.Acquire(ctx, "s", "o2")
+	require.NoError(t, d.Complete(ctx, "s", "o1", nil, never))
+	answer, done, err = d.Acquire(ctx, "s", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 	assert.Nil(t, answer)
 
 	// A released key is claimed again.
-	_, _, err = d.Acquire(ctx, "b", "o1")
+	_, _, err = d.Acquire(ctx, "b", "o1", never)
 	require.NoError(t, err)
 	require.NoError(t, d.Release(ctx, "b", "o1"))
-	_, done, err = d.Acquire(ctx, "b", "o2")
+	_, done, err = d.Acquire(ctx, "b", "o2", never)
 	require.NoError(t, err)
 	assert.False(t, done, "freed after a failure")
 
 	// Only the owner extends, completes or releases a claim.
-	require.ErrorIs(t, d.Complete(ctx, "b", "o1", nil), ErrNotOwner)
+	require.ErrorIs(t, d.Complete(ctx, "b", "o1", nil, never), ErrNotOwner)
 	require.ErrorIs(t, d.Release(ctx, "b", "o1"), ErrNotOwner)
-	require.ErrorIs(t, d.Extend(ctx, "b", "o1"), ErrNotOwner)
+	assert.Equal(t, []Claim{{"b", "o1"}}, extend(t, d, Claim{"b", "o1"}), "not held")
 	require.ErrorIs(t, d.Release(ctx, "nobody", "o1"), ErrNotOwner)
-	require.ErrorIs(t, d.Complete(ctx, "a", "o1", nil), ErrNotOwner, "already complete")
-	require.NoError(t, d.Extend(ctx, "b", "o2"))
-	require.NoError(t, d.Complete(ctx, "b", "o2", nil))
+	require.ErrorIs(t, d.Complete(ctx, "a", "o1", nil, never), ErrNotOwner, "already complete")
+	assert.Empty(t, extend(t, d, Claim{"b", "o2"}))
+	require.NoError(t, d.Complete(ctx, "b", "o2", nil, never))
 
 	// TTL: forgotten a minute after it was handled.
 	clock.Advance(59 * time.Second)
-	_, done, err = d.Acquire(ctx, "a", "o3")
+	_, done, err = d.Acquire(ctx, "a", "o3", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 	clock.Advance(time.Second)
-	_, done, err = d.Acquire(ctx, "a", "o3")
+	_, done, err = d.Acquire(ctx, "a", "o3", never)
 	require.NoError(t, err)
 	assert.False(t, done, "expired")
 }
@@ -166,23 +177,23 @@ func TestMemoryDedupLease(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1714112445, 0)}
 	d := &MemoryDedup{Now: clock.Now}
 
-	_, _, err := d.Acquire(ctx, "k", "crashed")
+	_, _, err := d.Acquire(ctx, "k", "crashed", never)
 	require.NoError(t, err)
 	clock.Advance(DefaultDedupLease - time.Second)
-	require.NoError(t, d.Extend(ctx, "k", "crashed"))
+	assert.Empty(t, extend(t, d, Claim{"k", "crashed"}))
 	clock.Advance(DefaultDedupLease - time.Second)
 
 	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	_, _, err = d.Acquire(waiting, "k", "retry")
+	_, _, err = d.Acquire(waiting, "k", "retry", never)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "extended: still held")
 
 	clock.Advance(time.Second)
-	_, done, err := d.Acquire(ctx, "k", "retry")
+	_, done, err := d.Acquire(ctx, "k", "retry", never)
 	require.NoError(t, err)
 	assert.False(t, done, "the lease lapsed: the retry holds the push")
-	require.ErrorIs(t, d.Complete(ctx, "k", "crashed", nil), ErrNotOwner)
-	require.NoError(t, d.Complete(ctx, "k", "retry", []byte("answer")))
+	require.ErrorIs(t, d.Complete(ctx, "k", "crashed", nil, never), ErrNotOwner)
+	require.NoError(t, d.Complete(ctx, "k", "retry", []byte("answer"), never))
 }
 
 // TestMemoryDedupWaitsForTheAnswer: a duplicate that arrives while the
@@ -190,7 +201,7 @@ func TestMemoryDedupLease(t *testing.T) {
 func TestMemoryDedupWaitsForTheAnswer(t *testing.T) {
 	ctx := context.Background()
 	var d MemoryDedup
-	_, _, err := d.Acquire(ctx, "k", "first")
+	_, _, err := d.Acquire(ctx, "k", "first", never)
 	require.NoError(t, err)
 
 	type result struct {
@@ -201,12 +212,12 @@ func TestMemoryDedupWaitsForTheAnswer(t *testing.T) {
 	results := make(chan result, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			a, done, err := d.Acquire(ctx, "k", "dup"+strconv.Itoa(i))
+			a, done, err := d.Acquire(ctx, "k", "dup"+strconv.Itoa(i), never)
 			results <- result{a, done, err}
 		}()
 	}
 	time.Sleep(10 * time.Millisecond) // let them wait (the outcome does not depend on it)
-	require.NoError(t, d.Complete(ctx, "k", "first", []byte("transfer")))
+	require.NoError(t, d.Complete(ctx, "k", "first", []byte("transfer"), never))
 	for i := 0; i < 3; i++ {
 		r := <-results
 		require.NoError(t, r.err)
@@ -224,10 +235,10 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	var logs bytes.Buffer
 	d := &MemoryDedup{MaxEntries: 100, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	handle := func(key string) {
-		_, done, err := d.Acquire(ctx, key, "o")
+		_, done, err := d.Acquire(ctx, key, "o", never)
 		require.NoError(t, err)
 		require.False(t, done, key)
-		require.NoError(t, d.Complete(ctx, key, "o", nil))
+		require.NoError(t, d.Complete(ctx, key, "o", nil, never))
 	}
 
 	// 100 a second for the TTL: all kept, nothing logged.
@@ -236,13 +247,13 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	}
 	clock.Advance(DefaultDedupTTL - time.Second)
 	for i := 0; i < 100; i++ {
-		_, done, err := d.Acquire(ctx, strconv.Itoa(i), "retry")
+		_, done, err := d.Acquire(ctx, strconv.Itoa(i), "retry", never)
 		require.NoError(t, err)
 		require.True(t, done, i)
 	}
 	clock.Advance(time.Second)
 	handle("after the TTL")
-	assert.Len(t, d.entries, 1, "the 100 expired by age")
+	assert.Len(t, d.done, 1, "the 100 expired by age")
 	assert.Empty(t, logs.String())
 
 	// Past MaxEntries within the retry window: the oldest goes, and it is
@@ -250,29 +261,29 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		handle("burst" + strconv.Itoa(i))
 	}
-	assert.Len(t, d.entries, 100)
-	assert.Contains(t, logs.String(), "evicted inside WeChat's retry window")
-	assert.LessOrEqual(t, cap(d.done), 400, "the queue is reclaimed")
+	assert.Len(t, d.done, 100)
+	assert.Contains(t, logs.String(), "evicted inside their window")
+	assert.LessOrEqual(t, cap(d.queue), 400, "the queue is reclaimed")
 }
 
 func TestMemoryDedupZeroValue(t *testing.T) {
 	var d MemoryDedup
-	_, done, err := d.Acquire(context.Background(), "k", "o")
+	_, done, err := d.Acquire(context.Background(), "k", "o", never)
 	require.NoError(t, err)
 	assert.False(t, done)
-	require.NoError(t, d.Complete(context.Background(), "k", "o", nil))
-	_, done, err = d.Acquire(context.Background(), "k", "o2")
+	require.NoError(t, d.Complete(context.Background(), "k", "o", nil, never))
+	_, done, err = d.Acquire(context.Background(), "k", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 }
 
 func TestMemoryDedupWaitCancelled(t *testing.T) {
 	var d MemoryDedup
-	_, _, err := d.Acquire(context.Background(), "k", "o")
+	_, _, err := d.Acquire(context.Background(), "k", "o", never)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, done, err := d.Acquire(ctx, "k", "o2")
+	_, done, err := d.Acquire(ctx, "k", "o2", never)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, done)
 }

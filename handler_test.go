@@ -142,9 +142,9 @@ type signalingDedup struct {
 	acquiring chan struct{}
 }
 
-func (d *signalingDedup) Acquire(ctx context.Context, key, owner string) ([]byte, bool, error) {
+func (d *signalingDedup) Acquire(ctx context.Context, key, owner string, keepUntil time.Time) ([]byte, bool, error) {
 	d.acquiring <- struct{}{}
-	return d.Deduper.Acquire(ctx, key, owner)
+	return d.Deduper.Acquire(ctx, key, owner, keepUntil)
 }
 
 // TestHandlerRetryWhileRunning sends a retry while the first attempt is
@@ -259,11 +259,11 @@ func TestHandlerDedupDisabled(t *testing.T) {
 // failingDedup is a shared store that is down for some of its calls.
 type failingDedup struct{ acquireErr, completeErr, releaseErr error }
 
-func (d failingDedup) Acquire(context.Context, string, string) ([]byte, bool, error) {
+func (d failingDedup) Acquire(context.Context, string, string, time.Time) ([]byte, bool, error) {
 	return nil, false, d.acquireErr
 }
-func (d failingDedup) Extend(context.Context, string, string) error { return nil }
-func (d failingDedup) Complete(context.Context, string, string, []byte) error {
+func (d failingDedup) Extend(context.Context, []Claim) ([]Claim, error) { return nil, nil }
+func (d failingDedup) Complete(context.Context, string, string, []byte, time.Time) error {
 	return d.completeErr
 }
 func (d failingDedup) Release(context.Context, string, string) error { return d.releaseErr }
@@ -396,9 +396,9 @@ type countingDedup struct {
 	extends atomic.Int32
 }
 
-func (d *countingDedup) Extend(ctx context.Context, key, owner string) error {
+func (d *countingDedup) Extend(ctx context.Context, claims []Claim) ([]Claim, error) {
 	d.extends.Add(1)
-	return d.Deduper.Extend(ctx, key, owner)
+	return d.Deduper.Extend(ctx, claims)
 }
 
 // unreadable is a request body that must not be read.
@@ -471,8 +471,11 @@ func TestUnsignedFloodIsCheap(t *testing.T) {
 // their context ends.
 type hangingDedup struct{ MemoryDedup }
 
-func (d *hangingDedup) Extend(ctx context.Context, _, _ string) error { <-ctx.Done(); return ctx.Err() }
-func (d *hangingDedup) Complete(ctx context.Context, _, _ string, _ []byte) error {
+func (d *hangingDedup) Extend(ctx context.Context, _ []Claim) ([]Claim, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (d *hangingDedup) Complete(ctx context.Context, _, _ string, _ []byte, _ time.Time) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
