@@ -152,10 +152,10 @@ type MemoryDedup struct {
 	seeds   [2]maphash.Seed
 	claims  map[dedupHash]memClaim
 	done    map[dedupHash]memDone
-	queue   []queued  // handled entries, oldest first
-	head    int       // queue[:head] are gone
-	evicted int   // evicted inside their window since the last warning
-	warned  int64 // the last warning, in Unix nanoseconds; 0 if none
+	queue   []queued // handled entries, oldest first
+	head    int      // queue[:head] are gone
+	evicted int      // evicted inside their window since the last warning
+	warned  int64    // the last warning, in Unix nanoseconds; 0 if none
 }
 
 // dedupHash is a key's 128-bit hash, under seeds of the MemoryDedup's own.
