@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -498,4 +499,101 @@ func TestHandlerHangingStore(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, logs.String(), "extending the claim")
 	assert.Contains(t, logs.String(), "recording the answer")
+}
+
+// signAt signs body for r's Config in mode, timestamped at the Unix second
+// ts (WeChat's clock).
+func signAt(t *testing.T, r *Receiver, body []byte, mode Mode, ts int64) (url.Values, []byte) {
+	t.Helper()
+	cfg, ok := receiverConfigs.Load(r)
+	require.True(t, ok)
+	c := cfg.(Config)
+	c.Now = at(ts)
+	q, push, err := SignForTest(c, int(mode), body)
+	require.NoError(t, err)
+	return q, push
+}
+
+// TestHandlerReplayWindow: a captured push replayed at any moment its
+// signature is still accepted, whatever the skew between WeChat's clock
+// and the receiver's that Tolerance allows, is answered from the store
+// and never handled again; the store forgets it RetryWindow after the
+// last such moment. A retry signed later extends the window to its own.
+func TestHandlerReplayWindow(t *testing.T) {
+	const tol = DefaultTolerance
+	sec := func(d time.Duration) int64 { return int64(d / time.Second) }
+	for _, mode := range []Mode{ModePlaintext, ModeSafe} {
+		for _, skew := range []time.Duration{-tol, -time.Minute, 0, time.Minute, tol} { // WeChat's clock minus the receiver's
+			t.Run(fmt.Sprintf("%v/skew %v", mode, skew), func(t *testing.T) {
+				clock := &fakeClock{now: time.Unix(hostileNow, 0)}
+				store := &MemoryDedup{Now: clock.Now}
+				r := newReceiver(t, mode == ModeSafe, hostileNow, func(c *Config) { c.Now, c.Dedup = clock.Now, store })
+				var c counter
+				h := r.Handler(c.handle)
+				body, err := os.ReadFile("testdata/text.json")
+				require.NoError(t, err)
+				ts := hostileNow + sec(skew)
+				q, push := signAt(t, r, body, mode, ts)
+				replayAt := func(unix int64) int {
+					require.False(t, time.Unix(unix, 0).Before(clock.Now()), "time runs forward")
+					clock.Advance(time.Unix(unix, 0).Sub(clock.Now()))
+					return serve(h, http.MethodPost, q, push).Code
+				}
+
+				require.Equal(t, http.StatusOK, replayAt(hostileNow), "the push")
+				for _, moment := range []int64{hostileNow, max(hostileNow, ts), max(hostileNow, ts+sec(tol)-1), ts + sec(tol)} {
+					assert.Equal(t, http.StatusOK, replayAt(moment), "a replay at %+ds", moment-ts)
+				}
+				assert.Equal(t, int32(1), c.calls.Load(), "handled once")
+				assert.Equal(t, http.StatusUnauthorized, replayAt(ts+sec(tol)+1), "the signature expired")
+
+				// The store keeps it RetryWindow past the last accepted second.
+				key := DedupKey(mustParse(t, body))
+				last := ts + sec(tol+RetryWindow)
+				clock.Advance(time.Unix(last-1, 0).Sub(clock.Now()))
+				assert.True(t, kept(t, store, key), "kept until RetryWindow after the window")
+				clock.Advance(time.Unix(max(last, hostileNow+sec(DefaultDedupTTL)), 0).Sub(clock.Now()))
+				assert.False(t, kept(t, store, key), "forgotten after it")
+			})
+		}
+	}
+
+	t.Run("a retry signed later extends the window", func(t *testing.T) {
+		clock := &fakeClock{now: time.Unix(hostileNow, 0)}
+		r := newReceiver(t, false, hostileNow, func(c *Config) { c.Now = clock.Now })
+		var c counter
+		h := r.Handler(c.handle)
+		body, err := os.ReadFile("testdata/text.xml")
+		require.NoError(t, err)
+		q1, push1 := signAt(t, r, body, ModePlaintext, hostileNow)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, q1, push1).Code)
+		later := hostileNow + sec(2*RetryWindow)
+		clock.Advance(2 * RetryWindow)
+		q2, push2 := signAt(t, r, body, ModePlaintext, later)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, q2, push2).Code)
+		clock.Advance(tol) // past the first push's window, at the last second of the retry's
+		assert.Equal(t, http.StatusUnauthorized, serve(h, http.MethodPost, q1, push1).Code)
+		assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q2, push2).Code)
+		assert.Equal(t, int32(1), c.calls.Load())
+	})
+}
+
+// kept reports whether d holds key as handled, releasing the claim a
+// probe of a free key takes.
+func kept(t *testing.T, d Deduper, key string) bool {
+	t.Helper()
+	_, done, err := d.Acquire(context.Background(), key, "probe", never)
+	require.NoError(t, err)
+	if !done {
+		require.NoError(t, d.Release(context.Background(), key, "probe"))
+	}
+	return done
+}
+
+// mustParse parses body.
+func mustParse(t *testing.T, body []byte) Message {
+	t.Helper()
+	msg, err := Parse(body)
+	require.NoError(t, err)
+	return msg
 }
