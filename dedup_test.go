@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -293,4 +294,70 @@ func TestMemoryDedupWaitCancelled(t *testing.T) {
 func sha256Hex16(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// TestMemoryDedupKeepUntil: a handled push is kept until the keep-until
+// of its Complete, or its TTL if later, and a later Acquire's keep-until
+// extends it.
+func TestMemoryDedupKeepUntil(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1714112445, 0)
+	clock := &fakeClock{now: t0}
+	d := &MemoryDedup{TTL: time.Minute, Now: clock.Now}
+	complete := func(key string, keepUntil time.Time) {
+		_, done, err := d.Acquire(ctx, key, "o", keepUntil)
+		require.NoError(t, err)
+		require.False(t, done)
+		require.NoError(t, d.Complete(ctx, key, "o", nil, keepUntil))
+	}
+	complete("long", t0.Add(10*time.Minute))
+	complete("short", t0.Add(time.Second)) // the TTL is later
+	complete("extended", t0.Add(2*time.Minute))
+
+	clock.Advance(time.Minute - time.Nanosecond)
+	assert.True(t, kept(t, d, "short"))
+	clock.Advance(time.Nanosecond)
+	assert.False(t, kept(t, d, "short"), "the TTL ended")
+
+	_, done, err := d.Acquire(ctx, "extended", "retry", t0.Add(20*time.Minute)) // a retry signed later
+	require.NoError(t, err)
+	require.True(t, done)
+	_, done, err = d.Acquire(ctx, "extended", "retry", t0) // an earlier keep-until shortens nothing
+	require.NoError(t, err)
+	require.True(t, done)
+
+	clock.Advance(9 * time.Minute)
+	assert.False(t, kept(t, d, "long"), "its keep-until passed")
+	clock.Advance(10*time.Minute - time.Nanosecond)
+	assert.True(t, kept(t, d, "extended"))
+	clock.Advance(time.Nanosecond)
+	assert.False(t, kept(t, d, "extended"), "the retry's keep-until passed")
+	assert.Empty(t, d.done)
+}
+
+// TestMemoryDedupWarnsOncePerInterval: evictions inside the window are
+// summed into one warning per interval, with the count.
+func TestMemoryDedupWarnsOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	var logs bytes.Buffer
+	d := &MemoryDedup{MaxEntries: 10, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	handle := func(n int) {
+		for i := 0; i < n; i++ {
+			key := strconv.Itoa(int(clock.Now().UnixNano())) + "/" + strconv.Itoa(i)
+			_, _, err := d.Acquire(ctx, key, "o", never)
+			require.NoError(t, err)
+			require.NoError(t, d.Complete(ctx, key, "o", nil, never))
+		}
+	}
+	handle(1010) // 1,000 evicted: the first warned at once, 999 held back
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"))
+	assert.Contains(t, logs.String(), "evicted=1 ")
+	clock.Advance(dedupWarnInterval - time.Second)
+	handle(5)
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "within the interval")
+	clock.Advance(time.Second)
+	handle(1)
+	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"))
+	assert.Contains(t, logs.String(), "evicted=1004 ", "the sum of the interval: 999 and 5")
 }

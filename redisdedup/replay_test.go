@@ -99,13 +99,17 @@ func TestReplayWindow(t *testing.T) {
 				}
 
 				require.Equal(t, http.StatusOK, replay(0, start), "the push")
+				rkey := prefix + csmsg.DedupKey(msg)
+				pttl, err := rdb.PTTL(ctx, rkey).Result()
+				require.NoError(t, err)
+				assert.InDelta(t, time.Unix(ts, 0).Add(tol+csmsg.RetryWindow).Sub(time.Unix(start, 0)).Seconds(), pttl.Seconds(), 1,
+					"completed with the push's keep-until")
 				for i, moment := range []int64{start, max(start, ts), max(start, ts+sec(tol)-1), ts + sec(tol)} {
 					assert.Equal(t, http.StatusOK, replay(i+1, moment), "a replay at %+ds", moment-ts)
 				}
 				assert.Equal(t, int32(1), calls.Load(), "handled once")
 				assert.Equal(t, http.StatusUnauthorized, replay(0, ts+sec(tol)+1), "the signature expired")
 
-				rkey := prefix + csmsg.DedupKey(msg)
 				last := ts + sec(tol+csmsg.RetryWindow)
 				clock.advanceTo(t, rdb, prefix, last-1)
 				n, err := rdb.Exists(ctx, rkey).Result()

@@ -225,6 +225,24 @@ var contracts = []contract{
 		assert.Zero(t, n)
 		claimed(t, s, "C")
 	}},
+	{name: "kept until the keep-until, extended by a later Acquire's", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		pttl := func() float64 {
+			d, err := rdb.PTTL(ctx, s.Key(key)).Result()
+			require.NoError(t, err)
+			return d.Seconds()
+		}
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", nil, time.Now().Add(10*time.Minute)))
+		assert.InDelta(t, 600, pttl(), 1, "Complete's keep-until, past the TTL")
+		_, done, err := s.Acquire(ctx, key, "B", time.Now().Add(20*time.Minute))
+		require.NoError(t, err)
+		require.True(t, done)
+		assert.InDelta(t, 1200, pttl(), 1, "a later attempt's keep-until")
+		_, done, err = s.Acquire(ctx, key, "C", time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		require.True(t, done)
+		assert.InDelta(t, 1200, pttl(), 1, "an earlier one shortens nothing")
+	}},
 	{name: "keys are the prefix and the dedup key", opts: redisdedup.Options{Prefix: "csmsgtest:explicit:"}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		assert.Equal(t, "csmsgtest:explicit:"+key, s.Key(key))
 		rdb.Del(ctx, s.Key(key))
