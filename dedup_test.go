@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -360,4 +361,36 @@ func TestMemoryDedupWarnsOncePerInterval(t *testing.T) {
 	handle(1)
 	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"))
 	assert.Contains(t, logs.String(), "evicted=1004 ", "the sum of the interval: 999 and 5")
+}
+
+// TestMemoryDedupEntrySize measures the memory a handled push holds in a
+// MemoryDedup, as its doc states it: about 100 bytes.
+func TestMemoryDedupEntrySize(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("a memory figure, not under -race or -short")
+	}
+	ctx := context.Background()
+	const n = 200_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "msg|15:gh_97417a04a28d|28:o9AgO5Kd5ggOC-bXrbNODIiE3bGY|" + strconv.Itoa(6054768590064713728+i)
+	}
+	owner := "owner"
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	d := &MemoryDedup{Now: clock.Now}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, key := range keys {
+		_, _, err := d.Acquire(ctx, key, owner, never)
+		require.NoError(t, err)
+		require.NoError(t, d.Complete(ctx, key, owner, nil, clock.now.Add(5*time.Minute)))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%.0f bytes a handled push", perEntry)
+	assert.Less(t, perEntry, 130.0)
+	runtime.KeepAlive(keys)
+	runtime.KeepAlive(d)
 }

@@ -597,3 +597,111 @@ func mustParse(t *testing.T, body []byte) Message {
 	require.NoError(t, err)
 	return msg
 }
+
+// TestHandlerNoPaddingOracle: once the signature passes, every failure to
+// decrypt or parse the payload (base64, length, padding, the length
+// field, the appid, a message that does not parse) is answered alike, so
+// that whoever has the Token learns nothing from which check failed.
+func TestHandlerNoPaddingOracle(t *testing.T) {
+	r := newReceiver(t, true, hostileNow, nil)
+	h := r.Handler(nil)
+	msg := `{"ToUserName":"gh","FromUserName":"o1","CreateTime":1,"MsgType":"text","Content":"hi","MsgId":1}`
+	seal := func(p []byte) string { return sealRaw(t, vecKey, p) }
+	good := func(m, appID string) []byte {
+		p := payload(uint32(len(m)), m, appID, nil)
+		return append(p, padTo32(len(p))...)
+	}
+	badPad := good(msg, vecAppID)
+	badPad[len(badPad)-1] = 0
+	overPad := good(msg, vecAppID)
+	overPad[len(overPad)-1] = 33
+	longLen := payload(1<<20, msg, vecAppID, nil)
+	longLen = append(longLen, padTo32(len(longLen))...)
+	cases := map[string]string{
+		"not base64":               "!!!!",
+		"not whole blocks":         "AAAAAAAAAAAAAAAAAAAAAA==",
+		"padding 0":                seal(badPad),
+		"padding over a block":     seal(overPad),
+		"length past the end":      seal(longLen),
+		"another appid":            seal(good(msg, "wx0000000000000000")),
+		"a message that is no XML": seal(good("<xml><a>", vecAppID)),
+		"a message of no format":   seal(good("hello", vecAppID)),
+		"an encrypted message":     seal(good(`{"Encrypt":"AAAA"}`, vecAppID)),
+	}
+	var first *httptest.ResponseRecorder
+	for name, encrypt := range cases {
+		q, body := safeEnvelope(encrypt, hostileNow)
+		w := serve(h, http.MethodPost, q, body)
+		if first == nil {
+			first = w
+			assert.Equal(t, http.StatusBadRequest, w.Code, name)
+			continue
+		}
+		assert.Equal(t, first.Code, w.Code, name)
+		assert.Equal(t, first.Body.String(), w.Body.String(), name)
+		assert.Equal(t, first.Header(), w.Header(), name)
+	}
+	q, body := safeEnvelope(seal(good(msg, vecAppID)), hostileNow)
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code, "the same push, whole, is handled")
+}
+
+// batchingDedup records the size of each Extend batch.
+type batchingDedup struct {
+	Deduper
+	mu      sync.Mutex
+	batches []int
+}
+
+func (d *batchingDedup) Extend(ctx context.Context, claims []Claim) ([]Claim, error) {
+	d.mu.Lock()
+	d.batches = append(d.batches, len(claims))
+	d.mu.Unlock()
+	return d.Deduper.Extend(ctx, claims)
+}
+
+// TestHandlerRenewsInBatches: the claims of HandlerFuncs running at once
+// are extended together, by one loop that ends once none is held.
+func TestHandlerRenewsInBatches(t *testing.T) {
+	defer func(d time.Duration) { dedupRenewInterval = d }(dedupRenewInterval)
+	dedupRenewInterval = 20 * time.Millisecond
+	d := &batchingDedup{Deduper: &MemoryDedup{}}
+	r := newReceiver(t, false, hostileNow, func(c *Config) { c.Dedup = d })
+	const n = 8
+	var running sync.WaitGroup
+	running.Add(n)
+	proceed := make(chan struct{})
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		running.Done()
+		<-proceed
+		return nil, nil
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		body := []byte(`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1,"MsgType":"text","Content":"hi","MsgId":` + strconv.Itoa(i+1) + `}`)
+		q, push, err := signPush(r, body, ModePlaintext)
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, push).Code)
+		}()
+	}
+	running.Wait()
+	require.Eventually(t, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return len(d.batches) >= 2
+	}, 5*time.Second, time.Millisecond)
+	close(proceed)
+	wg.Wait()
+	d.mu.Lock()
+	assert.Equal(t, n, d.batches[0], "all eight in one batch")
+	d.mu.Unlock()
+
+	stopped := func() bool {
+		r.renew.mu.Lock()
+		defer r.renew.mu.Unlock()
+		return !r.renew.running
+	}
+	assert.Eventually(t, stopped, 5*time.Second, time.Millisecond, "the loop ends with no claim held")
+}
