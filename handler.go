@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -142,14 +143,67 @@ var (
 // cannot hold an answer back; tests shorten it.
 var dedupCallTimeout = 2 * time.Second
 
-// settle runs a Complete or Release of a held claim on the request's
-// context, not cancelled with the request (the outcome is recorded even
-// if WeChat hung up) but bounded, so that a hanging store cannot hold the
-// answer back.
-func settle(ctx context.Context, call func(ctx context.Context) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupCallTimeout)
-	defer cancel()
-	return call(ctx)
+// settleCtx returns the context of a Complete or Release of a held claim:
+// the request's, not cancelled with the request (the outcome is recorded
+// even if WeChat hung up) but bounded by dedupCallTimeout, so that a
+// hanging store cannot hold the answer back. Call its stop after the call.
+func settleCtx(ctx context.Context) *boundedCtx {
+	return &boundedCtx{Context: ctx, deadline: time.Now().Add(dedupCallTimeout)}
+}
+
+// boundedCtx is a context with parent's values, none of its cancellation,
+// and a deadline. Its timer is armed only when a store waits on Done, so
+// that a store that answers at once (MemoryDedup) costs no timer.
+type boundedCtx struct {
+	context.Context // the parent, for its values
+	deadline        time.Time
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer
+	err   error
+}
+
+// Deadline implements context.Context.
+func (c *boundedCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done implements context.Context: a channel closed at the deadline.
+func (c *boundedCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
+	}
+	return c.done
+}
+
+// Err implements context.Context.
+func (c *boundedCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.err = context.DeadlineExceeded
+	}
+	return c.err
+}
+
+func (c *boundedCtx) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = context.DeadlineExceeded
+	}
+	close(c.done)
+}
+
+// stop disarms the timer, if Done armed one, once the call returned.
+func (c *boundedCtx) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 }
 
 // ownerPrefix makes the owners of this process unlike those of any other;
@@ -186,7 +240,10 @@ func (h *handler) handle(w http.ResponseWriter, req *http.Request, p *push) {
 			return
 		}
 		h.r.renew.drop(p.claim)
-		if err := settle(ctx, func(ctx context.Context) error { return d.Release(ctx, p.claim.Key, p.claim.Owner) }); err != nil {
+		sctx := settleCtx(ctx)
+		err := d.Release(sctx, p.claim.Key, p.claim.Owner)
+		sctx.stop()
+		if err != nil {
 			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: releasing a claim: %w", errDedupStore, err))
 		}
 	}()
@@ -196,9 +253,10 @@ func (h *handler) handle(w http.ResponseWriter, req *http.Request, p *push) {
 	}
 	settled = true
 	h.r.renew.drop(p.claim) // no extension after the claim is complete
-	if err := settle(ctx, func(ctx context.Context) error {
-		return d.Complete(ctx, p.claim.Key, p.claim.Owner, answer, p.keepUntil)
-	}); err != nil {
+	sctx := settleCtx(ctx)
+	err := d.Complete(sctx, p.claim.Key, p.claim.Owner, answer, p.keepUntil)
+	sctx.stop()
+	if err != nil {
 		h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
 	}
 	h.answer(w, req, p, answer)

@@ -705,3 +705,41 @@ func TestHandlerRenewsInBatches(t *testing.T) {
 	}
 	assert.Eventually(t, stopped, 5*time.Second, time.Millisecond, "the loop ends with no claim held")
 }
+
+type ctxKey struct{}
+
+// TestSettleCtx: the context of a Complete or Release has the request's
+// values, not its cancellation, and a deadline that ends Done and Err.
+func TestSettleCtx(t *testing.T) {
+	defer func(c time.Duration) { dedupCallTimeout = c }(dedupCallTimeout)
+	dedupCallTimeout = 30 * time.Millisecond
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+	cancel()
+	c := settleCtx(parent)
+	defer c.stop()
+	assert.Equal(t, "v", c.Value(ctxKey{}))
+	assert.NoError(t, c.Err(), "not cancelled with the request")
+	deadline, ok := c.Deadline()
+	assert.True(t, ok)
+	assert.WithinDuration(t, time.Now().Add(dedupCallTimeout), deadline, 20*time.Millisecond)
+	select {
+	case <-c.Done():
+		t.Fatal("done before the deadline")
+	default:
+	}
+	derived, stop := context.WithCancel(c)
+	defer stop()
+	select {
+	case <-derived.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deadline did not end Done")
+	}
+	assert.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+	assert.ErrorIs(t, derived.Err(), context.DeadlineExceeded)
+
+	// Without a waiter, Err still sees the deadline pass.
+	c2 := settleCtx(context.Background())
+	defer c2.stop()
+	time.Sleep(dedupCallTimeout + 5*time.Millisecond)
+	assert.ErrorIs(t, c2.Err(), context.DeadlineExceeded)
+}
