@@ -23,8 +23,8 @@ import (
 	"github.com/csmsg/csmsg/csmsgtest"
 	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
-	silenceperctx "github.com/silenceper/wechat/v2/miniprogram/context"
 	silenceperconfig "github.com/silenceper/wechat/v2/miniprogram/config"
+	silenceperctx "github.com/silenceper/wechat/v2/miniprogram/context"
 	silenceper "github.com/silenceper/wechat/v2/miniprogram/message"
 )
 
@@ -439,4 +439,3 @@ func TestPushPaths(t *testing.T) {
 		}
 	}
 }
-
