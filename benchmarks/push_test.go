@@ -46,9 +46,11 @@ import (
 //     no msg_signature, no timestamp, no dedup; compatible mode is its safe
 //     path.
 //
-// A Receiver is made afresh (the timer stopped) each numPushes iterations,
-// so that every push the Handler sees is new to its dedup store; its
-// MemoryDedup therefore holds at most numPushes entries.
+// Every push the Handler sees is new to its dedup store: each numPushes
+// iterations (the timer stopped) the MemoryDedup's clock moves past the
+// keep-until of the pushes sent, so that they expire as the next ones
+// come, as at a steady rate (about numPushes entries kept); with Redis a
+// Receiver is made afresh with a new key prefix.
 func BenchmarkPush(b *testing.B) {
 	for _, mode := range csmsgtest.Modes {
 		for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
@@ -60,13 +62,17 @@ func BenchmarkPush(b *testing.B) {
 					}
 					b.ReportAllocs()
 					b.SetBytes(int64(len(set.pushes[0].body)))
-					serve := im.make(b)
+					serve, next := im.make(b)
 					w := newResponse()
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						if i > 0 && i%numPushes == 0 {
 							b.StopTimer()
-							serve = im.make(b)
+							if next != nil {
+								next()
+							} else {
+								serve, _ = im.make(b)
+							}
 							b.StartTimer()
 						}
 						p := &set.pushes[i%numPushes]
@@ -206,42 +212,55 @@ func (w *response) reset() {
 	w.code, w.n = 0, 0
 }
 
-// pushImpl is one way to answer a push: make returns a fresh handler.
+// pushImpl is one way to answer a push: make returns a fresh handler, and
+// what makes the pushes sent so far new to it again (nil: make another
+// handler).
 type pushImpl struct {
 	name string
 	skip string // why it is skipped, or ""
-	make func(tb testing.TB) func(w http.ResponseWriter, req *http.Request)
+	make func(tb testing.TB) (serve func(w http.ResponseWriter, req *http.Request), next func())
+}
+
+// stateless returns the make of a handler that keeps no state.
+func stateless(serve func(http.ResponseWriter, *http.Request)) func(testing.TB) (func(http.ResponseWriter, *http.Request), func()) {
+	return func(testing.TB) (func(http.ResponseWriter, *http.Request), func()) { return serve, func() {} }
 }
 
 // pushImpls returns the implementations benchmarked in mode, the floor
 // first.
 func pushImpls(tb testing.TB, mode csmsgtest.Mode) []pushImpl {
-	handler := func(edit func(*csmsg.Config)) func(tb testing.TB) func(http.ResponseWriter, *http.Request) {
-		return func(tb testing.TB) func(http.ResponseWriter, *http.Request) {
-			cfg := receiverCfg(mode)
-			if edit != nil {
-				edit(&cfg)
-			}
-			r, err := csmsg.NewReceiver(cfg)
-			if err != nil {
-				tb.Fatal(err)
-			}
-			return r.Handler(handleText).ServeHTTP
+	handler := func(cfg csmsg.Config) func(http.ResponseWriter, *http.Request) {
+		r, err := csmsg.NewReceiver(cfg)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		return r.Handler(handleText).ServeHTTP
 	}
 	redisSkip := ""
 	if os.Getenv("REDIS_ADDR") == "" {
 		redisSkip = "set REDIS_ADDR to a Redis to benchmark redisdedup"
 	}
 	return []pushImpl{
-		{name: "floor", make: func(testing.TB) func(http.ResponseWriter, *http.Request) { return newFloor(mode).serve }},
-		{name: "read", make: func(testing.TB) func(http.ResponseWriter, *http.Request) { return readOnly }},
-		{name: "csmsg", make: handler(nil)},
-		{name: "csmsg-nodedup", make: handler(func(c *csmsg.Config) { c.DisableDedup = true })},
-		{name: "csmsg-redis", skip: redisSkip, make: handler(func(c *csmsg.Config) {
-			c.Dedup = redisdedup.New(benchRedis(tb), redisdedup.Options{Prefix: benchPrefix(), Now: c.Now})
-		})},
-		{name: "silenceper", make: func(testing.TB) func(http.ResponseWriter, *http.Request) { return newSilenceper().serve }},
+		{name: "floor", make: stateless(newFloor(mode).serve)},
+		{name: "read", make: stateless(readOnly)},
+		{name: "csmsg", make: func(testing.TB) (func(http.ResponseWriter, *http.Request), func()) {
+			// The default dedup, a MemoryDedup, on a clock of its own.
+			cfg := receiverCfg(mode)
+			var clock time.Duration
+			cfg.Dedup = &csmsg.MemoryDedup{Now: func() time.Time { return pushTime.Add(clock) }}
+			return handler(cfg), func() { clock += csmsg.DefaultTolerance + csmsg.RetryWindow + time.Minute }
+		}},
+		{name: "csmsg-nodedup", make: func(testing.TB) (func(http.ResponseWriter, *http.Request), func()) {
+			cfg := receiverCfg(mode)
+			cfg.DisableDedup = true
+			return handler(cfg), func() {}
+		}},
+		{name: "csmsg-redis", skip: redisSkip, make: func(tb testing.TB) (func(http.ResponseWriter, *http.Request), func()) {
+			cfg := receiverCfg(mode)
+			cfg.Dedup = redisdedup.New(benchRedis(tb), redisdedup.Options{Prefix: benchPrefix(), Now: cfg.Now})
+			return handler(cfg), nil
+		}},
+		{name: "silenceper", make: stateless(newSilenceper().serve)},
 	}
 }
 
@@ -406,7 +425,7 @@ func TestPushPaths(t *testing.T) {
 				if im.skip != "" {
 					continue
 				}
-				serve := im.make(t)
+				serve, _ := im.make(t)
 				w := newResponse()
 				for i := 0; i < 3; i++ {
 					p := &set.pushes[i]
