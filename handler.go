@@ -31,8 +31,10 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 //   - POST verifies, decrypts and parses the push (see [Receiver.Parse]) and
 //     calls fn with it. A body over MaxBodyBytes is 413; a bad or stale
 //     signature 401; a body that does not parse or decrypt, a wrong appid,
-//     or an encrypted body at a receiver without a key 400. Then fn's reply
-//     is written, "success" for a nil one, or 500 if fn fails.
+//     or an encrypted body at a receiver without a key 400, every failure
+//     after the signature with the same body, so that no answer tells
+//     which check failed. Then fn's reply is written, "success" for a nil
+//     one, or 500 if fn fails.
 //   - Any other method is 405.
 //
 // Each push is handled once, with Config.Dedup: a retry of a push that was
@@ -40,9 +42,17 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 // encrypted afresh for the retry) without calling fn; a retry that arrives
 // while an earlier attempt is running waits for its answer, and handles the
 // push itself if that attempt fails, panics or its instance dies. A retry
-// that gives up waiting is answered 503. If the dedup store fails, the push
-// is handled anyway and the failure logged: a duplicate is better than a
-// lost message.
+// that gives up waiting is answered 503. A replay of a captured push is
+// answered the same way for as long as its signature is accepted: the
+// store keeps a handled push until its timestamp plus Config.Tolerance
+// plus [RetryWindow]. If the dedup store fails, the push is handled anyway
+// and the failure logged: a duplicate is better than a lost message, and
+// while the store is down a retry or a replay may run fn again.
+//
+// While fn runs, its claim is renewed every [DedupRenewInterval] together
+// with the other claims the Receiver holds, by one loop that runs only
+// while some are held: a push costs no goroutine, timer or channel of its
+// own.
 //
 // A nil fn answers every verified push "success".
 func (r *Receiver) Handler(fn HandlerFunc) http.Handler {

@@ -59,13 +59,14 @@ type Config struct {
 	MaxBodyBytes int64
 
 	// Dedup remembers which pushes the Handler has handled, so that
-	// WeChat's retries are not handled twice: nil means a [MemoryDedup]
-	// with its defaults, which suits a backend of one instance. A backend
-	// of several instances should share one store across them.
+	// WeChat's retries, and replays of a captured push while its signature
+	// is accepted, are not handled twice: nil means a [MemoryDedup] with
+	// its defaults, which suits a backend of one instance. A backend of
+	// several instances should share one store across them.
 	Dedup Deduper
 
-	// DisableDedup turns deduplication off: every retry calls the
-	// HandlerFunc again.
+	// DisableDedup turns deduplication off: every retry, and every replay
+	// within Tolerance, calls the HandlerFunc again.
 	DisableDedup bool
 
 	// Logger receives a line for each push the Handler refuses or fails;
@@ -74,7 +75,14 @@ type Config struct {
 }
 
 // Receiver verifies, decrypts and parses the pushes of one mini program
-// (or of one third-party platform). It is safe for concurrent use.
+// (or of one third-party platform). It is safe for concurrent use, and
+// needs no Close: the loop that renews its dedup claims runs only while
+// a HandlerFunc does.
+//
+// What it can and cannot vouch for is in the package documentation's
+// Security section: in plaintext mode the signature covers the query, not
+// the body; in compatible and safe mode AES-CBC carries no MAC, so the
+// Token alone lets a captured push be altered.
 type Receiver struct {
 	token     string
 	appID     string
