@@ -71,8 +71,8 @@ type Options struct {
 // operation touches one key and the Store works on a single node, with
 // Sentinel and on a Cluster alike. While an attempt handles the push the
 // key holds a claim naming the attempt's owner and expires after the
-// Lease; once the push is handled it holds the answer and expires after
-// the TTL.
+// Lease; once the push is handled it holds the answer and expires at the
+// keep-until time the Receiver passes, or after the TTL if that is later.
 type Store struct {
 	client           redis.UniversalClient
 	prefix           string
