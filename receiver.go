@@ -156,7 +156,7 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 		r.dedup = &MemoryDedup{Now: r.now, Logger: logger}
 	}
 	if r.dedup != nil {
-		r.renew = &renewer{d: r.dedup, logger: r.logger}
+		r.renew = &renewer{d: r.dedup, interval: dedupRenewInterval, logger: r.logger}
 	}
 	return r, nil
 }

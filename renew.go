@@ -17,8 +17,9 @@ var dedupRenewInterval = DedupRenewInterval
 // first tick that finds none held. A push costs it a map insert and a
 // delete; no goroutine, timer or channel of its own.
 type renewer struct {
-	d      Deduper
-	logger *slog.Logger // nil: nothing is logged
+	d        Deduper
+	interval time.Duration // dedupRenewInterval when the Receiver was made
+	logger   *slog.Logger  // nil: nothing is logged
 
 	mu      sync.Mutex
 	held    map[Claim]struct{}
@@ -49,7 +50,7 @@ func (rn *renewer) drop(c Claim) {
 
 // loop renews the claims held every dedupRenewInterval until none is.
 func (rn *renewer) loop() {
-	tick := time.NewTicker(dedupRenewInterval)
+	tick := time.NewTicker(rn.interval)
 	defer tick.Stop()
 	var batch []Claim
 	for range tick.C {
@@ -71,7 +72,7 @@ func (rn *renewer) loop() {
 // renew extends batch, bounded by the interval, and logs a store failure
 // or the claims lost while still held.
 func (rn *renewer) renew(batch []Claim) {
-	ctx, cancel := context.WithTimeout(context.Background(), dedupRenewInterval)
+	ctx, cancel := context.WithTimeout(context.Background(), rn.interval)
 	lost, err := rn.d.Extend(ctx, batch)
 	cancel()
 	if err != nil {
