@@ -394,3 +394,42 @@ func TestMemoryDedupEntrySize(t *testing.T) {
 	runtime.KeepAlive(keys)
 	runtime.KeepAlive(d)
 }
+
+// BenchmarkMemoryDedup is a fresh push's Acquire and Complete in a
+// MemoryDedup at a steady size: entries pushes kept for the default
+// window (the Tolerance and RetryWindow), as at entries/315 pushes a
+// second, the clock moving so that one expires as each comes. The key's
+// making (one allocation) is included.
+func BenchmarkMemoryDedup(b *testing.B) {
+	for _, entries := range []int{31_500, 315_000} {
+		b.Run("entries="+strconv.Itoa(entries), func(b *testing.B) {
+			ctx := context.Background()
+			window := DefaultTolerance + RetryWindow
+			step := window / time.Duration(entries)
+			clock := &fakeClock{now: time.Unix(1714112445, 0)}
+			d := &MemoryDedup{Now: clock.Now}
+			key := func(i int) string {
+				return "msg|15:gh_97417a04a28d|28:o9AgO5Kd5ggOC-bXrbNODIiE3bGY|" + strconv.Itoa(6054768590064713728+i)
+			}
+			push := func(i int) {
+				k := key(i)
+				now := clock.Now()
+				if _, done, err := d.Acquire(ctx, k, "o", now.Add(window)); err != nil || done {
+					b.Fatal(err, done)
+				}
+				if err := d.Complete(ctx, k, "o", nil, now.Add(window)); err != nil {
+					b.Fatal(err)
+				}
+				clock.Advance(step)
+			}
+			for i := 0; i < entries; i++ {
+				push(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				push(entries + i)
+			}
+		})
+	}
+}
