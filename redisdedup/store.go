@@ -142,7 +142,8 @@ if not v or v == ARGV[1] then
 end
 if string.byte(v, 1) == 100 then -- 'd'
 	local keep = tonumber(ARGV[3])
-	if keep > 0 and redis.call('PTTL', KEYS[1]) < keep then
+	local pttl = redis.call('PTTL', KEYS[1])
+	if keep > 0 and pttl >= 0 and pttl < keep then
 		redis.call('PEXPIRE', KEYS[1], keep)
 	end
 	return {1, v}
@@ -193,9 +194,9 @@ func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.T
 	rkey, claim := s.Key(key), claimValue(owner)
 	pause := s.minPoll
 	for {
-		keep := int64(0)
-		if !keepUntil.IsZero() {
-			keep = ms(keepUntil.Sub(s.now()))
+		keep := int64(0) // no extension
+		if left := keepUntil.Sub(s.now()); !keepUntil.IsZero() && left > 0 {
+			keep = ms(left)
 		}
 		res, err := acquireScript.Run(ctx, s.client, []string{rkey}, claim, ms(s.lease), keep).Slice()
 		if err != nil {
