@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -122,4 +123,87 @@ func TestReplayWindow(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestRoundTrips counts the commands a push costs Redis through a
+// Receiver's Handler: a fresh push two (claim; complete with the answer),
+// a retry or replay of a handled push one.
+func TestRoundTrips(t *testing.T) {
+	rdb := newClient(t, redisAddr(t))
+	hook := &countingHook{}
+	rdb.AddHook(hook)
+	store := redisdedup.New(rdb, redisdedup.Options{Prefix: uniquePrefix(t)})
+	r, err := csmsg.NewReceiver(csmsg.Config{Token: plainCfg.Token, Dedup: store})
+	require.NoError(t, err)
+	h := r.Handler(func(_ context.Context, m csmsg.Message) (*csmsg.Reply, error) { return csmsg.Transfer(m), nil })
+	serve := func(p *csmsgtest.Push) int {
+		req := httptest.NewRequest(http.MethodPost, "/wechat?"+p.Query.Encode(), strings.NewReader(string(p.Body)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		return w.Code
+	}
+	push := func() *csmsgtest.Push {
+		p, err := csmsgtest.SignMessage(plainCfg, csmsgtest.ModePlaintext, textMsg(), csmsg.FormatJSON)
+		require.NoError(t, err)
+		return p
+	}
+	require.Equal(t, http.StatusOK, serve(push())) // loads the scripts
+	for i := 0; i < 3; i++ {
+		p := push()
+		hook.n.Store(0)
+		require.Equal(t, http.StatusOK, serve(p))
+		assert.Equal(t, int64(2), hook.n.Load(), "a fresh push")
+		hook.n.Store(0)
+		require.Equal(t, http.StatusOK, serve(p))
+		assert.Equal(t, int64(1), hook.n.Load(), "a replay")
+	}
+}
+
+// pipelineHook counts the round trips of a client: each command alone,
+// and each pipeline.
+type pipelineHook struct{ trips atomic.Int64 }
+
+func (h *pipelineHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *pipelineHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.trips.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *pipelineHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.trips.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestExtendIsOneRoundTrip: a batch of claims is renewed in one pipelined
+// round trip, and the claims not held are reported.
+func TestExtendIsOneRoundTrip(t *testing.T) {
+	rdb := newClient(t, redisAddr(t))
+	hook := &pipelineHook{}
+	rdb.AddHook(hook)
+	s := redisdedup.New(rdb, redisdedup.Options{Prefix: uniquePrefix(t)})
+	var claims []csmsg.Claim
+	for i := 0; i < 20; i++ {
+		c := csmsg.Claim{Key: "k" + strconv.Itoa(i), Owner: "o" + strconv.Itoa(i)}
+		_, done, err := s.Acquire(ctx, c.Key, c.Owner, never)
+		require.NoError(t, err)
+		require.False(t, done)
+		claims = append(claims, c)
+	}
+	require.NoError(t, s.Release(ctx, "k3", "o3"))
+	stranger := csmsg.Claim{Key: "k4", Owner: "someone else"}
+	hook.trips.Store(0)
+	lost, err := s.Extend(ctx, append(claims, stranger))
+	require.NoError(t, err)
+	assert.Equal(t, []csmsg.Claim{claims[3], stranger}, lost)
+	assert.LessOrEqual(t, hook.trips.Load(), int64(2), "one pipeline (and one more to load the script into a fresh Redis)")
+	hook.trips.Store(0)
+	lost, err = s.Extend(ctx, claims)
+	require.NoError(t, err)
+	assert.Equal(t, []csmsg.Claim{claims[3]}, lost)
+	assert.Equal(t, int64(1), hook.trips.Load())
 }
