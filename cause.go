@@ -16,12 +16,16 @@ import (
 // or timestamp is refused, its body is too large or not a push, it sent an
 // encrypted push to a receiver without a key or a plaintext one to a
 // receiver with one. Once the signature passes, every failure to decrypt
-// (padding, length, appid) answers one text, so that the answers are no
+// (padding, length, appid, a message that does not parse) answers one text, so that the answers are no
 // oracle on the ciphertext; the log line tells them apart.
 
 // errNotEncrypted is the detail of an ErrInvalidSignature for a request
 // without encrypt_type=aes at a receiver with a key.
 var errNotEncrypted = errors.New("no encrypt_type=aes, and the receiver has a key")
+
+// errDecryptedMessage is the detail of an error of Parse on a decrypted
+// message: it answers as a failure to decrypt does.
+var errDecryptedMessage = errors.New("the decrypted message")
 
 // A cause is one reason the Handler refuses a push.
 type cause struct {
@@ -33,6 +37,8 @@ type cause struct {
 // causes are the Handler's reasons to refuse a push, the most specific
 // first.
 var causes = []cause{
+	{errDecryptedMessage, "cannot decrypt",
+		"the push decrypted to a message that does not parse: check that Config.EncodingAESKey is the EncodingAESKey of the message-push settings"},
 	{errNotEncrypted, "the receiver accepts only encrypted pushes (encrypt_type=aes)",
 		"a plaintext push at a receiver with an EncodingAESKey: check that the message-push settings are in compatible or safe mode, or leave Config.EncodingAESKey empty for plaintext mode"},
 	{ErrInvalidSignature, "invalid signature",

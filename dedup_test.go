@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,6 +89,17 @@ func TestDedupKeyTellsPushesApart(t *testing.T) {
 	}
 }
 
+// never is the zero keep-until: the store's TTL alone.
+var never time.Time
+
+// extend extends claims in d and returns those lost.
+func extend(t *testing.T, d Deduper, claims ...Claim) []Claim {
+	t.Helper()
+	lost, err := d.Extend(context.Background(), claims)
+	require.NoError(t, err)
+	return lost
+}
+
 // fakeClock is a clock tests move by hand.
 type fakeClock struct {
 	mu  sync.Mutex
@@ -111,49 +124,49 @@ func TestMemoryDedup(t *testing.T) {
 	d := &MemoryDedup{TTL: time.Minute, Now: clock.Now}
 
 	// A first attempt claims the key; completing it keeps the answer.
-	answer, done, err := d.Acquire(ctx, "a", "o1")
+	answer, done, err := d.Acquire(ctx, "a", "o1", never)
 	require.NoError(t, err)
 	assert.False(t, done)
 	assert.Nil(t, answer)
-	require.NoError(t, d.Complete(ctx, "a", "o1", []byte("<xml>transfer</xml>")))
-	answer, done, err = d.Acquire(ctx, "a", "o2")
+	require.NoError(t, d.Complete(ctx, "a", "o1", []byte("<xml>transfer</xml>"), never))
+	answer, done, err = d.Acquire(ctx, "a", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done, "handled")
 	assert.Equal(t, "<xml>transfer</xml>", string(answer))
 
 	// "success" is remembered as a nil answer.
-	_, _, err = d.Acquire(ctx, "s", "o1")
+	_, _, err = d.Acquire(ctx, "s", "o1", never)
 	require.NoError(t, err)
-	require.NoError(t, d.Complete(ctx, "s", "o1", nil))
-	answer, done, err = d.Acquire(ctx, "s", "o2")
+	require.NoError(t, d.Complete(ctx, "s", "o1", nil, never))
+	answer, done, err = d.Acquire(ctx, "s", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 	assert.Nil(t, answer)
 
 	// A released key is claimed again.
-	_, _, err = d.Acquire(ctx, "b", "o1")
+	_, _, err = d.Acquire(ctx, "b", "o1", never)
 	require.NoError(t, err)
 	require.NoError(t, d.Release(ctx, "b", "o1"))
-	_, done, err = d.Acquire(ctx, "b", "o2")
+	_, done, err = d.Acquire(ctx, "b", "o2", never)
 	require.NoError(t, err)
 	assert.False(t, done, "freed after a failure")
 
 	// Only the owner extends, completes or releases a claim.
-	require.ErrorIs(t, d.Complete(ctx, "b", "o1", nil), ErrNotOwner)
+	require.ErrorIs(t, d.Complete(ctx, "b", "o1", nil, never), ErrNotOwner)
 	require.ErrorIs(t, d.Release(ctx, "b", "o1"), ErrNotOwner)
-	require.ErrorIs(t, d.Extend(ctx, "b", "o1"), ErrNotOwner)
+	assert.Equal(t, []Claim{{"b", "o1"}}, extend(t, d, Claim{"b", "o1"}), "not held")
 	require.ErrorIs(t, d.Release(ctx, "nobody", "o1"), ErrNotOwner)
-	require.ErrorIs(t, d.Complete(ctx, "a", "o1", nil), ErrNotOwner, "already complete")
-	require.NoError(t, d.Extend(ctx, "b", "o2"))
-	require.NoError(t, d.Complete(ctx, "b", "o2", nil))
+	require.ErrorIs(t, d.Complete(ctx, "a", "o1", nil, never), ErrNotOwner, "already complete")
+	assert.Empty(t, extend(t, d, Claim{"b", "o2"}))
+	require.NoError(t, d.Complete(ctx, "b", "o2", nil, never))
 
 	// TTL: forgotten a minute after it was handled.
 	clock.Advance(59 * time.Second)
-	_, done, err = d.Acquire(ctx, "a", "o3")
+	_, done, err = d.Acquire(ctx, "a", "o3", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 	clock.Advance(time.Second)
-	_, done, err = d.Acquire(ctx, "a", "o3")
+	_, done, err = d.Acquire(ctx, "a", "o3", never)
 	require.NoError(t, err)
 	assert.False(t, done, "expired")
 }
@@ -166,23 +179,23 @@ func TestMemoryDedupLease(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(1714112445, 0)}
 	d := &MemoryDedup{Now: clock.Now}
 
-	_, _, err := d.Acquire(ctx, "k", "crashed")
+	_, _, err := d.Acquire(ctx, "k", "crashed", never)
 	require.NoError(t, err)
 	clock.Advance(DefaultDedupLease - time.Second)
-	require.NoError(t, d.Extend(ctx, "k", "crashed"))
+	assert.Empty(t, extend(t, d, Claim{"k", "crashed"}))
 	clock.Advance(DefaultDedupLease - time.Second)
 
 	waiting, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	_, _, err = d.Acquire(waiting, "k", "retry")
+	_, _, err = d.Acquire(waiting, "k", "retry", never)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "extended: still held")
 
 	clock.Advance(time.Second)
-	_, done, err := d.Acquire(ctx, "k", "retry")
+	_, done, err := d.Acquire(ctx, "k", "retry", never)
 	require.NoError(t, err)
 	assert.False(t, done, "the lease lapsed: the retry holds the push")
-	require.ErrorIs(t, d.Complete(ctx, "k", "crashed", nil), ErrNotOwner)
-	require.NoError(t, d.Complete(ctx, "k", "retry", []byte("answer")))
+	require.ErrorIs(t, d.Complete(ctx, "k", "crashed", nil, never), ErrNotOwner)
+	require.NoError(t, d.Complete(ctx, "k", "retry", []byte("answer"), never))
 }
 
 // TestMemoryDedupWaitsForTheAnswer: a duplicate that arrives while the
@@ -190,7 +203,7 @@ func TestMemoryDedupLease(t *testing.T) {
 func TestMemoryDedupWaitsForTheAnswer(t *testing.T) {
 	ctx := context.Background()
 	var d MemoryDedup
-	_, _, err := d.Acquire(ctx, "k", "first")
+	_, _, err := d.Acquire(ctx, "k", "first", never)
 	require.NoError(t, err)
 
 	type result struct {
@@ -201,12 +214,12 @@ func TestMemoryDedupWaitsForTheAnswer(t *testing.T) {
 	results := make(chan result, 3)
 	for i := 0; i < 3; i++ {
 		go func() {
-			a, done, err := d.Acquire(ctx, "k", "dup"+strconv.Itoa(i))
+			a, done, err := d.Acquire(ctx, "k", "dup"+strconv.Itoa(i), never)
 			results <- result{a, done, err}
 		}()
 	}
 	time.Sleep(10 * time.Millisecond) // let them wait (the outcome does not depend on it)
-	require.NoError(t, d.Complete(ctx, "k", "first", []byte("transfer")))
+	require.NoError(t, d.Complete(ctx, "k", "first", []byte("transfer"), never))
 	for i := 0; i < 3; i++ {
 		r := <-results
 		require.NoError(t, r.err)
@@ -224,10 +237,10 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	var logs bytes.Buffer
 	d := &MemoryDedup{MaxEntries: 100, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	handle := func(key string) {
-		_, done, err := d.Acquire(ctx, key, "o")
+		_, done, err := d.Acquire(ctx, key, "o", never)
 		require.NoError(t, err)
 		require.False(t, done, key)
-		require.NoError(t, d.Complete(ctx, key, "o", nil))
+		require.NoError(t, d.Complete(ctx, key, "o", nil, never))
 	}
 
 	// 100 a second for the TTL: all kept, nothing logged.
@@ -236,13 +249,13 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	}
 	clock.Advance(DefaultDedupTTL - time.Second)
 	for i := 0; i < 100; i++ {
-		_, done, err := d.Acquire(ctx, strconv.Itoa(i), "retry")
+		_, done, err := d.Acquire(ctx, strconv.Itoa(i), "retry", never)
 		require.NoError(t, err)
 		require.True(t, done, i)
 	}
 	clock.Advance(time.Second)
 	handle("after the TTL")
-	assert.Len(t, d.entries, 1, "the 100 expired by age")
+	assert.Len(t, d.done, 1, "the 100 expired by age")
 	assert.Empty(t, logs.String())
 
 	// Past MaxEntries within the retry window: the oldest goes, and it is
@@ -250,29 +263,29 @@ func TestMemoryDedupEvictsByAge(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		handle("burst" + strconv.Itoa(i))
 	}
-	assert.Len(t, d.entries, 100)
-	assert.Contains(t, logs.String(), "evicted inside WeChat's retry window")
-	assert.LessOrEqual(t, cap(d.done), 400, "the queue is reclaimed")
+	assert.Len(t, d.done, 100)
+	assert.Contains(t, logs.String(), "evicted inside their window")
+	assert.LessOrEqual(t, cap(d.queue), 400, "the queue is reclaimed")
 }
 
 func TestMemoryDedupZeroValue(t *testing.T) {
 	var d MemoryDedup
-	_, done, err := d.Acquire(context.Background(), "k", "o")
+	_, done, err := d.Acquire(context.Background(), "k", "o", never)
 	require.NoError(t, err)
 	assert.False(t, done)
-	require.NoError(t, d.Complete(context.Background(), "k", "o", nil))
-	_, done, err = d.Acquire(context.Background(), "k", "o2")
+	require.NoError(t, d.Complete(context.Background(), "k", "o", nil, never))
+	_, done, err = d.Acquire(context.Background(), "k", "o2", never)
 	require.NoError(t, err)
 	assert.True(t, done)
 }
 
 func TestMemoryDedupWaitCancelled(t *testing.T) {
 	var d MemoryDedup
-	_, _, err := d.Acquire(context.Background(), "k", "o")
+	_, _, err := d.Acquire(context.Background(), "k", "o", never)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, done, err := d.Acquire(ctx, "k", "o2")
+	_, done, err := d.Acquire(ctx, "k", "o2", never)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, done)
 }
@@ -282,4 +295,141 @@ func TestMemoryDedupWaitCancelled(t *testing.T) {
 func sha256Hex16(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:16])
+}
+
+// TestMemoryDedupKeepUntil: a handled push is kept until the keep-until
+// of its Complete, or its TTL if later, and a later Acquire's keep-until
+// extends it.
+func TestMemoryDedupKeepUntil(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Unix(1714112445, 0)
+	clock := &fakeClock{now: t0}
+	d := &MemoryDedup{TTL: time.Minute, Now: clock.Now}
+	complete := func(key string, keepUntil time.Time) {
+		_, done, err := d.Acquire(ctx, key, "o", keepUntil)
+		require.NoError(t, err)
+		require.False(t, done)
+		require.NoError(t, d.Complete(ctx, key, "o", nil, keepUntil))
+	}
+	complete("long", t0.Add(10*time.Minute))
+	complete("short", t0.Add(time.Second)) // the TTL is later
+	complete("extended", t0.Add(2*time.Minute))
+
+	clock.Advance(time.Minute - time.Nanosecond)
+	assert.True(t, kept(t, d, "short"))
+	clock.Advance(time.Nanosecond)
+	assert.False(t, kept(t, d, "short"), "the TTL ended")
+
+	_, done, err := d.Acquire(ctx, "extended", "retry", t0.Add(20*time.Minute)) // a retry signed later
+	require.NoError(t, err)
+	require.True(t, done)
+	_, done, err = d.Acquire(ctx, "extended", "retry", t0) // an earlier keep-until shortens nothing
+	require.NoError(t, err)
+	require.True(t, done)
+
+	clock.Advance(9 * time.Minute)
+	assert.False(t, kept(t, d, "long"), "its keep-until passed")
+	clock.Advance(10*time.Minute - time.Nanosecond)
+	assert.True(t, kept(t, d, "extended"))
+	clock.Advance(time.Nanosecond)
+	assert.False(t, kept(t, d, "extended"), "the retry's keep-until passed")
+	assert.Empty(t, d.done)
+}
+
+// TestMemoryDedupWarnsOncePerInterval: evictions inside the window are
+// summed into one warning per interval, with the count.
+func TestMemoryDedupWarnsOncePerInterval(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	var logs bytes.Buffer
+	d := &MemoryDedup{MaxEntries: 10, Now: clock.Now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	handle := func(n int) {
+		for i := 0; i < n; i++ {
+			key := strconv.Itoa(int(clock.Now().UnixNano())) + "/" + strconv.Itoa(i)
+			_, _, err := d.Acquire(ctx, key, "o", never)
+			require.NoError(t, err)
+			require.NoError(t, d.Complete(ctx, key, "o", nil, never))
+		}
+	}
+	handle(1010) // 1,000 evicted: the first warned at once, 999 held back
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"))
+	assert.Contains(t, logs.String(), "evicted=1 ")
+	clock.Advance(dedupWarnInterval - time.Second)
+	handle(5)
+	assert.Equal(t, 1, strings.Count(logs.String(), "level=WARN"), "within the interval")
+	clock.Advance(time.Second)
+	handle(1)
+	assert.Equal(t, 2, strings.Count(logs.String(), "level=WARN"))
+	assert.Contains(t, logs.String(), "evicted=1004 ", "the sum of the interval: 999 and 5")
+}
+
+// TestMemoryDedupEntrySize measures the memory a handled push holds in a
+// MemoryDedup, as its doc states it: about 100 bytes.
+func TestMemoryDedupEntrySize(t *testing.T) {
+	if raceEnabled || testing.Short() {
+		t.Skip("a memory figure, not under -race or -short")
+	}
+	ctx := context.Background()
+	const n = 200_000
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = "msg|15:gh_97417a04a28d|28:o9AgO5Kd5ggOC-bXrbNODIiE3bGY|" + strconv.Itoa(6054768590064713728+i)
+	}
+	owner := "owner"
+	clock := &fakeClock{now: time.Unix(1714112445, 0)}
+	d := &MemoryDedup{Now: clock.Now}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for _, key := range keys {
+		_, _, err := d.Acquire(ctx, key, owner, never)
+		require.NoError(t, err)
+		require.NoError(t, d.Complete(ctx, key, owner, nil, clock.now.Add(5*time.Minute)))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perEntry := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%.0f bytes a handled push", perEntry)
+	assert.Less(t, perEntry, 130.0)
+	runtime.KeepAlive(keys)
+	runtime.KeepAlive(d)
+}
+
+// BenchmarkMemoryDedup is a fresh push's Acquire and Complete in a
+// MemoryDedup at a steady size: entries pushes kept for the default
+// window (the Tolerance and RetryWindow), as at entries/315 pushes a
+// second, the clock moving so that one expires as each comes. The key's
+// making (one allocation) is included.
+func BenchmarkMemoryDedup(b *testing.B) {
+	for _, entries := range []int{31_500, 315_000} {
+		b.Run("entries="+strconv.Itoa(entries), func(b *testing.B) {
+			ctx := context.Background()
+			window := DefaultTolerance + RetryWindow
+			step := window / time.Duration(entries)
+			clock := &fakeClock{now: time.Unix(1714112445, 0)}
+			d := &MemoryDedup{Now: clock.Now}
+			key := func(i int) string {
+				return "msg|15:gh_97417a04a28d|28:o9AgO5Kd5ggOC-bXrbNODIiE3bGY|" + strconv.Itoa(6054768590064713728+i)
+			}
+			push := func(i int) {
+				k := key(i)
+				now := clock.Now()
+				if _, done, err := d.Acquire(ctx, k, "o", now.Add(window)); err != nil || done {
+					b.Fatal(err, done)
+				}
+				if err := d.Complete(ctx, k, "o", nil, now.Add(window)); err != nil {
+					b.Fatal(err)
+				}
+				clock.Advance(step)
+			}
+			for i := 0; i < entries; i++ {
+				push(i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				push(entries + i)
+			}
+		})
+	}
 }

@@ -90,10 +90,11 @@
 // The Handler handles each push once (see [Deduper] and [DedupKey]): a retry
 // of a push that was handled gets the first attempt's answer without
 // calling the HandlerFunc again, and a retry that arrives while the first
-// attempt runs waits for its answer. A HandlerFunc that fails answers 500,
-// so that WeChat retries. [MemoryDedup] serves one instance; the
-// csmsgredis module (github.com/csmsg/csmsg/csmsgredis) shares the record
-// between instances on Redis.
+// attempt runs waits for its answer. So does a replay of a captured push,
+// for as long as its signature is accepted. A HandlerFunc that fails
+// answers 500, so that WeChat retries. [MemoryDedup] serves one instance;
+// the csmsgredis module (github.com/csmsg/csmsg/csmsgredis) shares the
+// record between instances on Redis.
 //
 // A HandlerFunc that may take longer than a second belongs behind the
 // inbox module (github.com/csmsg/csmsg/inbox): its Accept answers "success"
@@ -149,8 +150,47 @@
 //
 // Decryption is strict: whole AES blocks, PKCS#7 padding of 1 to 32 bytes
 // with every pad byte checked, a msg_len within the payload, and the
-// trailing appid equal to Config.AppID. No input panics, and no error, log
-// line or answer holds the Token, the key or a body.
+// trailing appid equal to Config.AppID. Once the signature passes, every
+// failure to decrypt or parse the payload is answered alike (400, the same
+// body), so that no answer tells which check failed: there is no padding
+// oracle. No input panics, and no error, log line or answer holds the
+// Token, the key or a body.
+//
+// A body is read as it arrives, never into a buffer sized by its declared
+// Content-Length alone: a request holds at most max(8 KiB, about twice
+// the bytes it sent), and a body of n bytes costs at most about 2n + 8 KiB
+// in all, its limit checked as the bytes come.
+//
+// Replays: a push whose signature is still accepted is answered from the
+// dedup store and never handled again, at any moment of the Tolerance
+// window and whatever clock skew the Tolerance allows: the Handler has the
+// store keep a handled push until its signed timestamp plus Tolerance plus
+// [RetryWindow], on the receiver's clock. The exception: while the store
+// is down the Handler handles pushes anyway (a duplicate is better than a
+// lost message), and a replay then may run again.
+//
+// What the protocol does not guarantee, and csmsg cannot add:
+//
+//   - In plaintext mode the signature covers the query (Token, timestamp,
+//     nonce), not the body: whoever captures one signed query can post any
+//     body with it until the timestamp is Tolerance old, and it will be
+//     handled. csmsg bounds that to the Tolerance window and to bodies that
+//     parse, and handles each distinct body once; use safe mode, whose
+//     msg_signature covers the encrypted body.
+//   - AES-CBC carries no MAC. The msg_signature is a SHA-1 over the Token,
+//     the timestamp, the nonce and the ciphertext: it proves the sender
+//     knows the Token, not the key. Whoever has the Token but not the key
+//     can flip bits of a captured ciphertext's first block, re-sign it and
+//     send it: the first plaintext block, the 16 random bytes nobody
+//     checks, decrypts to noise, and the second, the length and the first
+//     12 bytes of the message, has exactly those bits flipped. The message
+//     begins with known bytes, so {"ToUserName can become {"a":1,"Name: a
+//     different valid message, which csmsg accepts, with a different dedup
+//     key. The protocol guarantees that a push that passes came from
+//     someone who has the Token, and, in safe mode, that someone who has
+//     only the Token cannot read it; not that its content is what WeChat
+//     sent. Keep the Token as secret as the key, and change both if either
+//     leaks.
 //
 // # Performance
 //
@@ -160,9 +200,14 @@
 // understand (a prolog, comments, attributes, deep nesting, any error) goes
 // to reference decoders built on encoding/xml and encoding/json, which define
 // the semantics; differential fuzzing holds the two to the same results. A
-// Receiver reads the Encrypt value in place and checks the signature without
-// allocating. The benchmarks module in the repository measures it against
-// other SDKs.
+// Receiver reads the Encrypt value in place and checks the signature
+// without allocating when the joined parts fit 1 KiB (an Encrypt value of
+// up to about 1,000 bytes: every text push of a few hundred characters);
+// a longer one is joined once on the heap. A push through the Handler
+// costs no goroutine, timer or channel of its own: the claims of the
+// HandlerFuncs running are renewed in one batch by one loop. The
+// benchmarks module in the repository measures a push's whole cost and
+// parsing against other SDKs.
 //
 // # Writing
 //

@@ -63,7 +63,7 @@ var (
 	// ErrBodyTooLarge means the body is longer than Config.MaxBodyBytes.
 	ErrBodyTooLarge = errors.New("csmsg: body too large")
 
-	// ErrNotOwner means a [Deduper] was asked to extend, complete or
+	// ErrNotOwner means a [Deduper] was asked to complete or
 	// release a claim that the caller does not hold: one another attempt
 	// took over after it lapsed, or none at all. (Whether a lapsed claim
 	// that no one took over is still the caller's is the store's choice:

@@ -3,12 +3,15 @@ package csmsg
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,10 +36,11 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 //   - A refusal's body is the status text and what the sender can see for
 //     itself ("Unauthorized: invalid signature", "Unauthorized: timestamp
 //     outside the allowed window", "Bad Request: encrypted push, and the
-//     receiver has no EncodingAESKey"); every failure to decrypt a
-//     correctly signed push answers "Bad Request: cannot decrypt", so that
-//     the answers are no oracle. Config.Logger gets the cause in words,
-//     with the Config field to check.
+//     receiver has no EncodingAESKey"); every failure after the signature
+//     of an encrypted push (padding, length, appid, a message that does
+//     not parse) answers "Bad Request: cannot decrypt", so that the answers
+//     are no oracle. Config.Logger gets the cause in words, with the Config
+//     field to check.
 //   - Any other method is 405.
 //
 // Each push is handled once, with Config.Dedup: a retry of a push that was
@@ -44,9 +48,17 @@ type HandlerFunc func(ctx context.Context, msg Message) (*Reply, error)
 // encrypted afresh for the retry) without calling fn; a retry that arrives
 // while an earlier attempt is running waits for its answer, and handles the
 // push itself if that attempt fails, panics or its instance dies. A retry
-// that gives up waiting is answered 503. If the dedup store fails, the push
-// is handled anyway and the failure logged: a duplicate is better than a
-// lost message.
+// that gives up waiting is answered 503. A replay of a captured push is
+// answered the same way for as long as its signature is accepted: the
+// store keeps a handled push until its timestamp plus Config.Tolerance
+// plus [RetryWindow]. If the dedup store fails, the push is handled anyway
+// and the failure logged: a duplicate is better than a lost message, and
+// while the store is down a retry or a replay may run fn again.
+//
+// While fn runs, its claim is renewed every [DedupRenewInterval] together
+// with the other claims the Receiver holds, by one loop that runs only
+// while some are held: a push costs no goroutine, timer or channel of its
+// own.
 //
 // A nil fn answers every verified push "success".
 func (r *Receiver) Handler(fn HandlerFunc) http.Handler {
@@ -81,7 +93,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 var errMethod = errors.New("csmsg: method not allowed")
 
 func (h *handler) post(w http.ResponseWriter, req *http.Request) {
-	msg, body, err := h.r.parseRequest(req)
+	query := req.URL.Query()
+	msg, body, err := h.r.parseRequest(req, query)
 	if err != nil {
 		if errors.Is(err, ErrInvalidSignature) || errors.Is(err, ErrExpired) || errors.Is(err, ErrBodyTooLarge) {
 			// The body may be unread: close the connection rather than
@@ -91,146 +104,189 @@ func (h *handler) post(w http.ResponseWriter, req *http.Request) {
 		h.fail(w, req, err)
 		return
 	}
+	p := push{query: query, body: body, msg: msg}
 	if h.r.dedup == nil {
-		h.handle(w, req, body, msg, nil)
+		h.handle(w, req, &p)
 		return
 	}
 	ctx := req.Context()
-	c := &claim{d: h.r.dedup, key: DedupKey(msg), owner: newOwner()}
-	answer, done, err := c.d.Acquire(ctx, c.key, c.owner)
+	p.claim, p.keepUntil = Claim{Key: DedupKey(msg), Owner: newOwner()}, h.r.keepUntil(query)
+	answer, done, err := h.r.dedup.Acquire(ctx, p.claim.Key, p.claim.Owner, p.keepUntil)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		h.fail(w, req, fmt.Errorf("%w: %w", errWaiting, err))
 	case err != nil:
 		// A duplicate is better than a lost push: handle it unclaimed.
 		h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: handling the push without deduplication: %w", errDedupStore, err))
-		h.handle(w, req, body, msg, nil)
+		h.handle(w, req, &p)
 	case done:
-		h.answer(w, req, body, answer)
+		h.answer(w, req, &p, answer)
 	default:
-		h.handle(w, req, body, msg, c)
+		p.claimed = true
+		h.handle(w, req, &p)
 	}
 }
 
-// dedupRenewInterval is DedupRenewInterval, which tests shorten.
-var dedupRenewInterval = DedupRenewInterval
+// push is one verified push the Handler answers, and its claim.
+type push struct {
+	query     url.Values
+	body      []byte
+	msg       Message
+	claim     Claim
+	claimed   bool      // the claim is held
+	keepUntil time.Time // until when the store keeps the answer
+}
+
+// keepUntil returns how long the dedup store must keep a push signed with
+// query's timestamp: until a replay of it can no longer pass the signature
+// check, on the receiver's clock, and RetryWindow more, for the retries
+// signed later and for the clocks of other instances. With no Tolerance
+// it is zero: the store keeps the push for its TTL.
+func (r *Receiver) keepUntil(query url.Values) time.Time {
+	ts, err := strconv.ParseInt(query.Get("timestamp"), 10, 64)
+	if err != nil || r.tolerance < 0 {
+		return time.Time{}
+	}
+	return time.Unix(ts, 0).Add(r.tolerance + RetryWindow)
+}
 
 var (
 	errWaiting    = errors.New("csmsg: waiting for an earlier attempt at the push")
 	errDedupStore = errors.New("csmsg: the dedup store failed")
 )
 
-// claim is an attempt's claim on a push in the dedup store.
-type claim struct {
-	d          Deduper
-	key, owner string
-}
-
 // dedupCallTimeout bounds a Complete or Release, so that a hanging store
 // cannot hold an answer back; tests shorten it.
 var dedupCallTimeout = 2 * time.Second
 
-// The calls on a held claim. Each runs on the request's context, not
-// cancelled with the request (the outcome is recorded even if WeChat hung
-// up) but bounded, so that a hanging store cannot hold the answer back.
-
-func (c *claim) extend(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupRenewInterval)
-	defer cancel()
-	return c.d.Extend(ctx, c.key, c.owner)
+// settleCtx returns the context of a Complete or Release of a held claim:
+// the request's, not cancelled with the request (the outcome is recorded
+// even if WeChat hung up) but bounded by dedupCallTimeout, so that a
+// hanging store cannot hold the answer back. Call its stop after the call.
+func settleCtx(ctx context.Context) *boundedCtx {
+	return &boundedCtx{Context: ctx, deadline: time.Now().Add(dedupCallTimeout)}
 }
 
-func (c *claim) complete(ctx context.Context, answer []byte) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupCallTimeout)
-	defer cancel()
-	return c.d.Complete(ctx, c.key, c.owner, answer)
+// boundedCtx is a context with parent's values, none of its cancellation,
+// and a deadline. Its timer is armed only when a store waits on Done, so
+// that a store that answers at once (MemoryDedup) costs no timer.
+type boundedCtx struct {
+	context.Context // the parent, for its values
+	deadline        time.Time
+
+	mu    sync.Mutex
+	done  chan struct{} // made by the first Done
+	timer *time.Timer
+	err   error
 }
 
-func (c *claim) release(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dedupCallTimeout)
-	defer cancel()
-	return c.d.Release(ctx, c.key, c.owner)
+// Deadline implements context.Context.
+func (c *boundedCtx) Deadline() (time.Time, bool) { return c.deadline, true }
+
+// Done implements context.Context: a channel closed at the deadline.
+func (c *boundedCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		c.timer = time.AfterFunc(time.Until(c.deadline), c.expire)
+	}
+	return c.done
 }
 
-// newOwner returns a token unique to one attempt.
-func newOwner() string {
-	var b [16]byte
-	rand.Read(b[:]) // never fails
-	return hex.EncodeToString(b[:])
+// Err implements context.Context.
+func (c *boundedCtx) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil && !time.Now().Before(c.deadline) {
+		c.err = context.DeadlineExceeded
+	}
+	return c.err
 }
 
-// keepAlive extends c every DedupRenewInterval until the returned stop is
-// called (stop may be called more than once), logging a claim that was
-// lost.
-func (h *handler) keepAlive(ctx context.Context, req *http.Request, c *claim) (stop func()) {
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(dedupRenewInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-tick.C:
-				if err := c.extend(ctx); err != nil {
-					h.log(ctx, slog.LevelWarn, req, 0, fmt.Errorf("%w: extending the claim of a HandlerFunc still running: %w", errDedupStore, err))
-				}
-			}
-		}
-	}()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			close(done)
-			<-finished
-		})
+func (c *boundedCtx) expire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = context.DeadlineExceeded
+	}
+	close(c.done)
+}
+
+// stop disarms the timer, if Done armed one, once the call returned.
+func (c *boundedCtx) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
 	}
 }
 
-// handle calls fn and answers with its reply. With a claim, it keeps the
-// claim alive while fn runs, completes it with the encoded reply, or
-// releases it when fn fails or panics, so that a retry handles the push.
-func (h *handler) handle(w http.ResponseWriter, req *http.Request, body []byte, msg Message, c *claim) {
-	ctx := req.Context()
-	if c != nil {
-		settled := false
-		stop := h.keepAlive(ctx, req, c)
-		defer func() { // also when fn panics
-			stop()
-			if !settled {
-				if err := c.release(ctx); err != nil {
-					h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: releasing a claim: %w", errDedupStore, err))
-				}
-			}
-		}()
-		answer, ok := h.run(w, req, body, msg)
-		if !ok {
-			return
+// ownerPrefix makes the owners of this process unlike those of any other;
+// ownerSeq tells this process's apart.
+var (
+	ownerPrefix = func() string {
+		var b [12]byte
+		rand.Read(b[:]) // never fails
+		return base64.RawURLEncoding.EncodeToString(b[:]) + "."
+	}()
+	ownerSeq atomic.Uint64
+)
+
+// newOwner returns a token unique to one attempt, across processes.
+func newOwner() string {
+	return ownerPrefix + strconv.FormatUint(ownerSeq.Add(1), 36)
+}
+
+// handle calls fn and answers with its reply. With a claim, the Receiver
+// renews it while fn runs; it is completed with the encoded reply, or
+// released when fn fails or panics, so that a retry handles the push.
+func (h *handler) handle(w http.ResponseWriter, req *http.Request, p *push) {
+	if !p.claimed {
+		if answer, ok := h.run(w, req, p); ok {
+			h.answer(w, req, p, answer)
 		}
-		stop() // no extension after the claim is complete
-		if err := c.complete(ctx, answer); err != nil {
-			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
-		}
-		settled = true
-		h.answer(w, req, body, answer)
 		return
 	}
-	if answer, ok := h.run(w, req, body, msg); ok {
-		h.answer(w, req, body, answer)
+	ctx, d := req.Context(), h.r.dedup
+	h.r.renew.hold(p.claim)
+	settled := false
+	defer func() { // also when fn panics
+		if settled {
+			return
+		}
+		h.r.renew.drop(p.claim)
+		sctx := settleCtx(ctx)
+		err := d.Release(sctx, p.claim.Key, p.claim.Owner)
+		sctx.stop()
+		if err != nil {
+			h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: releasing a claim: %w", errDedupStore, err))
+		}
+	}()
+	answer, ok := h.run(w, req, p)
+	if !ok {
+		return
 	}
+	settled = true
+	h.r.renew.drop(p.claim) // no extension after the claim is complete
+	sctx := settleCtx(ctx)
+	err := d.Complete(sctx, p.claim.Key, p.claim.Owner, answer, p.keepUntil)
+	sctx.stop()
+	if err != nil {
+		h.log(ctx, slog.LevelError, req, 0, fmt.Errorf("%w: recording the answer: %w", errDedupStore, err))
+	}
+	h.answer(w, req, p, answer)
 }
 
 // run calls fn and encodes its reply, the answer to keep: nil for
 // "success". On failure it answers the error and reports false.
-func (h *handler) run(w http.ResponseWriter, req *http.Request, body []byte, msg Message) ([]byte, bool) {
-	reply, err := h.fn(req.Context(), msg)
+func (h *handler) run(w http.ResponseWriter, req *http.Request, p *push) ([]byte, bool) {
+	reply, err := h.fn(req.Context(), p.msg)
 	if err != nil {
 		h.fail(w, req, fmt.Errorf("%w: %w", errHandlerFunc, err))
 		return nil, false
 	}
-	answer, err := h.r.encodeReply(body, reply)
+	answer, err := h.r.encodeReply(p.body, reply)
 	if err != nil {
 		h.fail(w, req, err)
 		return nil, false
@@ -240,8 +296,12 @@ func (h *handler) run(w http.ResponseWriter, req *http.Request, body []byte, msg
 
 // answer writes an answer of this push: for this request's nonce, and
 // encrypted afresh when the push was.
-func (h *handler) answer(w http.ResponseWriter, req *http.Request, body, answer []byte) {
-	out, contentType, err := h.r.wrapAnswer(req.URL.Query(), body, answer)
+func (h *handler) answer(w http.ResponseWriter, req *http.Request, p *push, answer []byte) {
+	if answer == nil {
+		writeSuccess(w)
+		return
+	}
+	out, contentType, err := h.r.wrapAnswer(p.query, p.body, answer)
 	if err != nil {
 		h.fail(w, req, err)
 		return
@@ -254,6 +314,23 @@ func (h *handler) answer(w http.ResponseWriter, req *http.Request, body, answer 
 }
 
 var errHandlerFunc = errors.New("csmsg: the HandlerFunc failed")
+
+// The header values and body of a "success" answer, shared by every
+// answer rather than made for each.
+var (
+	textHeader    = []string{contentTypeText}
+	nosniffHeader = []string{"nosniff"}
+	successBody   = []byte("success")
+)
+
+// writeSuccess answers 200 "success", as writeText does, without
+// allocating.
+func writeSuccess(w http.ResponseWriter) {
+	hdr := w.Header()
+	hdr["Content-Type"] = textHeader
+	hdr["X-Content-Type-Options"] = nosniffHeader
+	w.Write(successBody)
+}
 
 // writeText answers 200 with a plain-text body.
 func writeText(w http.ResponseWriter, s string) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -142,9 +143,9 @@ type signalingDedup struct {
 	acquiring chan struct{}
 }
 
-func (d *signalingDedup) Acquire(ctx context.Context, key, owner string) ([]byte, bool, error) {
+func (d *signalingDedup) Acquire(ctx context.Context, key, owner string, keepUntil time.Time) ([]byte, bool, error) {
 	d.acquiring <- struct{}{}
-	return d.Deduper.Acquire(ctx, key, owner)
+	return d.Deduper.Acquire(ctx, key, owner, keepUntil)
 }
 
 // TestHandlerRetryWhileRunning sends a retry while the first attempt is
@@ -259,11 +260,11 @@ func TestHandlerDedupDisabled(t *testing.T) {
 // failingDedup is a shared store that is down for some of its calls.
 type failingDedup struct{ acquireErr, completeErr, releaseErr error }
 
-func (d failingDedup) Acquire(context.Context, string, string) ([]byte, bool, error) {
+func (d failingDedup) Acquire(context.Context, string, string, time.Time) ([]byte, bool, error) {
 	return nil, false, d.acquireErr
 }
-func (d failingDedup) Extend(context.Context, string, string) error { return nil }
-func (d failingDedup) Complete(context.Context, string, string, []byte) error {
+func (d failingDedup) Extend(context.Context, []Claim) ([]Claim, error) { return nil, nil }
+func (d failingDedup) Complete(context.Context, string, string, []byte, time.Time) error {
 	return d.completeErr
 }
 func (d failingDedup) Release(context.Context, string, string) error { return d.releaseErr }
@@ -400,9 +401,9 @@ type countingDedup struct {
 	extends atomic.Int32
 }
 
-func (d *countingDedup) Extend(ctx context.Context, key, owner string) error {
+func (d *countingDedup) Extend(ctx context.Context, claims []Claim) ([]Claim, error) {
 	d.extends.Add(1)
-	return d.Deduper.Extend(ctx, key, owner)
+	return d.Deduper.Extend(ctx, claims)
 }
 
 // unreadable is a request body that must not be read.
@@ -475,8 +476,11 @@ func TestUnsignedFloodIsCheap(t *testing.T) {
 // their context ends.
 type hangingDedup struct{ MemoryDedup }
 
-func (d *hangingDedup) Extend(ctx context.Context, _, _ string) error { <-ctx.Done(); return ctx.Err() }
-func (d *hangingDedup) Complete(ctx context.Context, _, _ string, _ []byte) error {
+func (d *hangingDedup) Extend(ctx context.Context, _ []Claim) ([]Claim, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+func (d *hangingDedup) Complete(ctx context.Context, _, _ string, _ []byte, _ time.Time) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -499,4 +503,252 @@ func TestHandlerHangingStore(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code)
 	assert.Contains(t, logs.String(), "extending the claim")
 	assert.Contains(t, logs.String(), "recording the answer")
+}
+
+// signAt signs body for r's Config in mode, timestamped at the Unix second
+// ts (WeChat's clock).
+func signAt(t *testing.T, r *Receiver, body []byte, mode Mode, ts int64) (url.Values, []byte) {
+	t.Helper()
+	cfg, ok := receiverConfigs.Load(r)
+	require.True(t, ok)
+	c := cfg.(Config)
+	c.Now = at(ts)
+	q, push, err := SignForTest(c, int(mode), body)
+	require.NoError(t, err)
+	return q, push
+}
+
+// TestHandlerReplayWindow: a captured push replayed at any moment its
+// signature is still accepted, whatever the skew between WeChat's clock
+// and the receiver's that Tolerance allows, is answered from the store
+// and never handled again; the store forgets it RetryWindow after the
+// last such moment. A retry signed later extends the window to its own.
+func TestHandlerReplayWindow(t *testing.T) {
+	const tol = DefaultTolerance
+	sec := func(d time.Duration) int64 { return int64(d / time.Second) }
+	for _, mode := range []Mode{ModePlaintext, ModeSafe} {
+		for _, skew := range []time.Duration{-tol, -time.Minute, 0, time.Minute, tol} { // WeChat's clock minus the receiver's
+			t.Run(fmt.Sprintf("%v/skew %v", mode, skew), func(t *testing.T) {
+				clock := &fakeClock{now: time.Unix(hostileNow, 0)}
+				store := &MemoryDedup{Now: clock.Now}
+				r := newReceiver(t, mode == ModeSafe, hostileNow, func(c *Config) { c.Now, c.Dedup = clock.Now, store })
+				var c counter
+				h := r.Handler(c.handle)
+				body, err := os.ReadFile("testdata/text.json")
+				require.NoError(t, err)
+				ts := hostileNow + sec(skew)
+				q, push := signAt(t, r, body, mode, ts)
+				replayAt := func(unix int64) int {
+					require.False(t, time.Unix(unix, 0).Before(clock.Now()), "time runs forward")
+					clock.Advance(time.Unix(unix, 0).Sub(clock.Now()))
+					return serve(h, http.MethodPost, q, push).Code
+				}
+
+				require.Equal(t, http.StatusOK, replayAt(hostileNow), "the push")
+				for _, moment := range []int64{hostileNow, max(hostileNow, ts), max(hostileNow, ts+sec(tol)-1), ts + sec(tol)} {
+					assert.Equal(t, http.StatusOK, replayAt(moment), "a replay at %+ds", moment-ts)
+				}
+				assert.Equal(t, int32(1), c.calls.Load(), "handled once")
+				assert.Equal(t, http.StatusUnauthorized, replayAt(ts+sec(tol)+1), "the signature expired")
+
+				// The store keeps it RetryWindow past the last accepted second.
+				key := DedupKey(mustParse(t, body))
+				last := ts + sec(tol+RetryWindow)
+				clock.Advance(time.Unix(last-1, 0).Sub(clock.Now()))
+				assert.True(t, kept(t, store, key), "kept until RetryWindow after the window")
+				clock.Advance(time.Unix(max(last, hostileNow+sec(DefaultDedupTTL)), 0).Sub(clock.Now()))
+				assert.False(t, kept(t, store, key), "forgotten after it")
+			})
+		}
+	}
+
+	t.Run("a retry signed later extends the window", func(t *testing.T) {
+		clock := &fakeClock{now: time.Unix(hostileNow, 0)}
+		r := newReceiver(t, false, hostileNow, func(c *Config) { c.Now = clock.Now })
+		var c counter
+		h := r.Handler(c.handle)
+		body, err := os.ReadFile("testdata/text.xml")
+		require.NoError(t, err)
+		q1, push1 := signAt(t, r, body, ModePlaintext, hostileNow)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, q1, push1).Code)
+		later := hostileNow + sec(2*RetryWindow)
+		clock.Advance(2 * RetryWindow)
+		q2, push2 := signAt(t, r, body, ModePlaintext, later)
+		require.Equal(t, http.StatusOK, serve(h, http.MethodPost, q2, push2).Code)
+		clock.Advance(tol) // past the first push's window, at the last second of the retry's
+		assert.Equal(t, http.StatusUnauthorized, serve(h, http.MethodPost, q1, push1).Code)
+		assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q2, push2).Code)
+		assert.Equal(t, int32(1), c.calls.Load())
+	})
+}
+
+// kept reports whether d holds key as handled, releasing the claim a
+// probe of a free key takes.
+func kept(t *testing.T, d Deduper, key string) bool {
+	t.Helper()
+	_, done, err := d.Acquire(context.Background(), key, "probe", never)
+	require.NoError(t, err)
+	if !done {
+		require.NoError(t, d.Release(context.Background(), key, "probe"))
+	}
+	return done
+}
+
+// mustParse parses body.
+func mustParse(t *testing.T, body []byte) Message {
+	t.Helper()
+	msg, err := Parse(body)
+	require.NoError(t, err)
+	return msg
+}
+
+// TestHandlerNoPaddingOracle: once the signature passes, every failure to
+// decrypt or parse the payload (base64, length, padding, the length
+// field, the appid, a message that does not parse) is answered alike, so
+// that whoever has the Token learns nothing from which check failed.
+func TestHandlerNoPaddingOracle(t *testing.T) {
+	r := newReceiver(t, true, hostileNow, nil)
+	h := r.Handler(nil)
+	msg := `{"ToUserName":"gh","FromUserName":"o1","CreateTime":1,"MsgType":"text","Content":"hi","MsgId":1}`
+	seal := func(p []byte) string { return sealRaw(t, vecKey, p) }
+	good := func(m, appID string) []byte {
+		p := payload(uint32(len(m)), m, appID, nil)
+		return append(p, padTo32(len(p))...)
+	}
+	badPad := good(msg, vecAppID)
+	badPad[len(badPad)-1] = 0
+	overPad := good(msg, vecAppID)
+	overPad[len(overPad)-1] = 33
+	longLen := payload(1<<20, msg, vecAppID, nil)
+	longLen = append(longLen, padTo32(len(longLen))...)
+	cases := map[string]string{
+		"not base64":               "!!!!",
+		"not whole blocks":         "AAAAAAAAAAAAAAAAAAAAAA==",
+		"padding 0":                seal(badPad),
+		"padding over a block":     seal(overPad),
+		"length past the end":      seal(longLen),
+		"another appid":            seal(good(msg, "wx0000000000000000")),
+		"a message that is no XML": seal(good("<xml><a>", vecAppID)),
+		"a message of no format":   seal(good("hello", vecAppID)),
+		"an encrypted message":     seal(good(`{"Encrypt":"AAAA"}`, vecAppID)),
+	}
+	var first *httptest.ResponseRecorder
+	for name, encrypt := range cases {
+		q, body := safeEnvelope(encrypt, hostileNow)
+		w := serve(h, http.MethodPost, q, body)
+		if first == nil {
+			first = w
+			assert.Equal(t, http.StatusBadRequest, w.Code, name)
+			continue
+		}
+		assert.Equal(t, first.Code, w.Code, name)
+		assert.Equal(t, first.Body.String(), w.Body.String(), name)
+		assert.Equal(t, first.Header(), w.Header(), name)
+	}
+	q, body := safeEnvelope(seal(good(msg, vecAppID)), hostileNow)
+	assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, body).Code, "the same push, whole, is handled")
+}
+
+// batchingDedup records the size of each Extend batch.
+type batchingDedup struct {
+	Deduper
+	mu      sync.Mutex
+	batches []int
+}
+
+func (d *batchingDedup) Extend(ctx context.Context, claims []Claim) ([]Claim, error) {
+	d.mu.Lock()
+	d.batches = append(d.batches, len(claims))
+	d.mu.Unlock()
+	return d.Deduper.Extend(ctx, claims)
+}
+
+// TestHandlerRenewsInBatches: the claims of HandlerFuncs running at once
+// are extended together, by one loop that ends once none is held.
+func TestHandlerRenewsInBatches(t *testing.T) {
+	defer func(d time.Duration) { dedupRenewInterval = d }(dedupRenewInterval)
+	dedupRenewInterval = 20 * time.Millisecond
+	d := &batchingDedup{Deduper: &MemoryDedup{}}
+	r := newReceiver(t, false, hostileNow, func(c *Config) { c.Dedup = d })
+	const n = 8
+	var running sync.WaitGroup
+	running.Add(n)
+	proceed := make(chan struct{})
+	h := r.Handler(func(context.Context, Message) (*Reply, error) {
+		running.Done()
+		<-proceed
+		return nil, nil
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		body := []byte(`{"ToUserName":"gh","FromUserName":"o1","CreateTime":1,"MsgType":"text","Content":"hi","MsgId":` + strconv.Itoa(i+1) + `}`)
+		q, push, err := signPush(r, body, ModePlaintext)
+		require.NoError(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.Equal(t, http.StatusOK, serve(h, http.MethodPost, q, push).Code)
+		}()
+	}
+	running.Wait() // all eight hold their claims until proceed
+	d.mu.Lock()
+	seen := len(d.batches)
+	d.mu.Unlock()
+	assert.Eventually(t, func() bool { // a tick's batch collected before running.Wait may come first
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for _, b := range d.batches[seen:] {
+			if b == n {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, time.Millisecond, "all eight in one batch")
+	close(proceed)
+	wg.Wait()
+
+	stopped := func() bool {
+		r.renew.mu.Lock()
+		defer r.renew.mu.Unlock()
+		return !r.renew.running
+	}
+	assert.Eventually(t, stopped, 5*time.Second, time.Millisecond, "the loop ends with no claim held")
+}
+
+type ctxKey struct{}
+
+// TestSettleCtx: the context of a Complete or Release has the request's
+// values, not its cancellation, and a deadline that ends Done and Err.
+func TestSettleCtx(t *testing.T) {
+	defer func(c time.Duration) { dedupCallTimeout = c }(dedupCallTimeout)
+	dedupCallTimeout = 30 * time.Millisecond
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+	cancel()
+	c := settleCtx(parent)
+	defer c.stop()
+	assert.Equal(t, "v", c.Value(ctxKey{}))
+	assert.NoError(t, c.Err(), "not cancelled with the request")
+	deadline, ok := c.Deadline()
+	assert.True(t, ok)
+	assert.WithinDuration(t, time.Now().Add(dedupCallTimeout), deadline, 20*time.Millisecond)
+	select {
+	case <-c.Done():
+		t.Fatal("done before the deadline")
+	default:
+	}
+	derived, stop := context.WithCancel(c)
+	defer stop()
+	select {
+	case <-derived.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the deadline did not end Done")
+	}
+	assert.ErrorIs(t, c.Err(), context.DeadlineExceeded)
+	assert.ErrorIs(t, derived.Err(), context.DeadlineExceeded)
+
+	// Without a waiter, Err still sees the deadline pass.
+	c2 := settleCtx(context.Background())
+	defer c2.stop()
+	time.Sleep(dedupCallTimeout + 5*time.Millisecond)
+	assert.ErrorIs(t, c2.Err(), context.DeadlineExceeded)
 }

@@ -1,7 +1,6 @@
 package csmsg
 
 import (
-	"bytes"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -62,13 +61,14 @@ type Config struct {
 	MaxBodyBytes int64
 
 	// Dedup remembers which pushes the Handler has handled, so that
-	// WeChat's retries are not handled twice: nil means a [MemoryDedup]
-	// with its defaults, which suits a backend of one instance. A backend
-	// of several instances should share one store across them.
+	// WeChat's retries, and replays of a captured push while its signature
+	// is accepted, are not handled twice: nil means a [MemoryDedup] with
+	// its defaults, which suits a backend of one instance. A backend of
+	// several instances should share one store across them.
 	Dedup Deduper
 
-	// DisableDedup turns deduplication off: every retry calls the
-	// HandlerFunc again.
+	// DisableDedup turns deduplication off: every retry, and every replay
+	// within Tolerance, calls the HandlerFunc again.
 	DisableDedup bool
 
 	// Logger receives a line for each push the Handler refuses or fails,
@@ -78,7 +78,14 @@ type Config struct {
 }
 
 // Receiver verifies, decrypts and parses the pushes of one mini program
-// (or of one third-party platform). It is safe for concurrent use.
+// (or of one third-party platform). It is safe for concurrent use, and
+// needs no Close: the loop that renews its dedup claims runs only while
+// a HandlerFunc does.
+//
+// What it can and cannot vouch for is in the package documentation's
+// Security section: in plaintext mode the signature covers the query, not
+// the body; in compatible and safe mode AES-CBC carries no MAC, so the
+// Token alone lets a captured push be altered.
 type Receiver struct {
 	token     string
 	appID     string
@@ -87,7 +94,8 @@ type Receiver struct {
 	now       func() time.Time
 	rand      io.Reader
 	maxBody   int64
-	dedup     Deduper // nil when disabled
+	dedup     Deduper  // nil when disabled
+	renew     *renewer // renews dedup's claims; nil when disabled
 	logger    *slog.Logger
 }
 
@@ -150,6 +158,9 @@ func NewReceiver(cfg Config) (*Receiver, error) {
 		}
 		r.dedup = &MemoryDedup{Now: r.now, Logger: logger}
 	}
+	if r.dedup != nil {
+		r.renew = &renewer{d: r.dedup, interval: dedupRenewInterval, logger: r.logger}
+	}
 	return r, nil
 }
 
@@ -203,14 +214,14 @@ func (r *Receiver) Parse(query url.Values, body []byte) (Message, error) {
 // MaxBodyBytes of the body; a longer one is [ErrBodyTooLarge]. In plaintext
 // mode it checks the query's signature before it reads the body at all.
 func (r *Receiver) ParseRequest(req *http.Request) (Message, error) {
-	msg, _, err := r.parseRequest(req)
+	msg, _, err := r.parseRequest(req, req.URL.Query())
 	return msg, err
 }
 
-// parseRequest verifies, reads and parses a push request, in the order
-// that costs an unauthenticated sender least, and returns the body too.
-func (r *Receiver) parseRequest(req *http.Request) (Message, []byte, error) {
-	query := req.URL.Query()
+// parseRequest verifies, reads and parses a push request whose URL query
+// is query, in the order that costs an unauthenticated sender least, and
+// returns the body too.
+func (r *Receiver) parseRequest(req *http.Request, query url.Values) (Message, []byte, error) {
 	if r.key == nil {
 		if err := r.checkSignature(query, "signature", nil); err != nil {
 			return nil, nil, err
@@ -258,15 +269,29 @@ func (r *Receiver) parseEncrypted(query url.Values, body []byte) (Message, error
 	if err != nil {
 		return nil, err
 	}
-	return Parse(plain)
+	msg, err := Parse(plain)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errDecryptedMessage, err)
+	}
+	return msg, nil
 }
 
-// maxPreallocBody bounds the buffer readBody makes from a declared
-// Content-Length alone: WeChat's pushes are a few KiB.
-const maxPreallocBody = 64 << 10
+// Chunks of readBody: a body of unknown length starts in firstChunk
+// bytes, a declared length in at most maxFirstChunk (the declared length
+// alone never sizes more), and each later chunk is maxFirstChunk or an
+// eighth of the bytes already read, whichever is larger.
+const (
+	firstChunk    = 512
+	maxFirstChunk = 8 << 10
+)
 
-// readBody reads req's body, up to MaxBodyBytes, into a buffer of the
-// declared length when there is one.
+// readBody reads req's body, up to MaxBodyBytes, checking the limit as the
+// bytes arrive. It holds at any moment at most max(8 KiB, about twice the
+// bytes received), and allocates in all at most about 2n + 8 KiB for a body
+// of n bytes, chunked or not: the bytes go into chunks that grow with what
+// has arrived, joined once at the end (a body that fits its first chunk,
+// such as every push WeChat sends with its Content-Length, is read into
+// one buffer of its size).
 func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if req.ContentLength > r.maxBody {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
@@ -274,23 +299,50 @@ func (r *Receiver) readBody(req *http.Request) ([]byte, error) {
 	if req.Body == nil {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	if req.ContentLength > 0 {
-		// Room for the declared length (+1: the read that sees the end),
-		// but no more than a real push needs before any byte arrives.
-		buf.Grow(int(min(req.ContentLength, maxPreallocBody)) + 1)
-	}
 	limit := r.maxBody
 	if limit < math.MaxInt64 {
 		limit++ // one byte past MaxBodyBytes tells a longer body
 	}
-	if _, err := buf.ReadFrom(io.LimitReader(req.Body, limit)); err != nil {
-		return nil, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
+	size := int64(firstChunk)
+	if req.ContentLength >= 0 {
+		size = min(req.ContentLength+1, maxFirstChunk) // +1: the read that sees the end
 	}
-	if int64(buf.Len()) > r.maxBody {
+	var (
+		chunks [][]byte // full chunks, before chunk
+		read   int64    // bytes in chunks
+	)
+	chunk := make([]byte, 0, min(size, limit))
+	for {
+		if len(chunk) == cap(chunk) {
+			if read+int64(len(chunk)) >= limit {
+				return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
+			}
+			chunks = append(chunks, chunk)
+			read += int64(len(chunk))
+			next := max(maxFirstChunk, read/8)
+			chunk = make([]byte, 0, min(next, limit-read))
+		}
+		n, err := req.Body.Read(chunk[len(chunk):cap(chunk)])
+		chunk = chunk[:len(chunk)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: reading the body: %w", ErrMalformed, err)
+		}
+	}
+	total := read + int64(len(chunk))
+	if total > r.maxBody {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, r.maxBody)
 	}
-	return buf.Bytes(), nil
+	if chunks == nil {
+		return chunk, nil
+	}
+	body := make([]byte, 0, total)
+	for _, c := range chunks {
+		body = append(body, c...)
+	}
+	return append(body, chunk...), nil
 }
 
 // queryParam returns the one non-empty value of a signed query parameter.

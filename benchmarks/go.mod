@@ -4,10 +4,12 @@ go 1.23
 
 require (
 	github.com/bytedance/sonic v1.15.5
-	github.com/csmsg/csmsg v0.0.0
+	github.com/csmsg/csmsg v0.2.0
+	github.com/csmsg/csmsg/redisdedup v0.0.0
 	github.com/goccy/go-json v0.10.5
 	github.com/json-iterator/go v1.1.12
 	github.com/medivhzhan/weapp/v3 v3.8.1
+	github.com/redis/go-redis/v9 v9.17.3
 	github.com/segmentio/encoding v0.5.4
 	github.com/silenceper/wechat/v2 v2.1.10
 )
@@ -16,7 +18,7 @@ require (
 	github.com/bradfitz/gomemcache v0.0.0-20220106215444-fb4bf637b56d // indirect
 	github.com/bytedance/gopkg v0.1.3 // indirect
 	github.com/bytedance/sonic/loader v0.5.3 // indirect
-	github.com/cespare/xxhash/v2 v2.1.2 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/fatih/color v1.16.0 // indirect
@@ -37,3 +39,5 @@ require (
 )
 
 replace github.com/csmsg/csmsg => ../
+
+replace github.com/csmsg/csmsg/redisdedup => ../redisdedup

@@ -41,13 +41,32 @@
 // "c" and the owner of the attempt handling the push, expiring after the
 // Lease (default csmsg.DefaultDedupLease, 8 s) unless the Handler extends
 // it; or, once handled, "d" and the answer that attempt wrote (empty for
-// "success"), expiring after the TTL (default csmsg.DefaultDedupTTL, 60 s).
-// Claiming is one Lua script (GET, then SET PX if free); extending,
-// completing and releasing are compare-the-owner Lua scripts, so only the
-// attempt holding a claim can change it, and one that lost its claim gets
-// an error matching csmsg.ErrNotOwner. An instance that dies mid-push
-// leaves a claim that expires after the Lease, and WeChat's next retry
-// handles the push.
+// "success"), expiring at the keep-until time the Receiver passes (the
+// push's signed timestamp plus its Tolerance plus csmsg.RetryWindow: 5
+// minutes 15 seconds past the timestamp by default, so that a replay is
+// answered from Redis for as long as its signature is accepted), or after
+// the TTL (default csmsg.DefaultDedupTTL, 60 s) if that is later. An
+// attempt with a later keep-until (a retry, signed later) extends the key.
+// Redis turns the keep-until into a time to live with the store's clock
+// ([Options.Now]); instances whose clocks differ by less than
+// csmsg.RetryWindow agree.
+//
+// Claiming is one Lua script (GET, then SET PX if free, or PEXPIRE to
+// extend a handled key); completing and releasing are compare-the-owner
+// Lua scripts, so only the attempt holding a claim can change it, and one
+// that lost its claim gets an error matching csmsg.ErrNotOwner. A fresh
+// push costs two round trips (claim; complete with the answer), a retry or
+// replay of a handled push one. Extending is the same compare-the-owner
+// script for every claim a Receiver holds, pipelined in one round trip
+// every csmsg.DedupRenewInterval while any HandlerFunc runs (one per node
+// on a Cluster); claims it no longer holds are reported to the Receiver,
+// which logs them. An instance that dies mid-push leaves a claim that
+// expires after the Lease, and WeChat's next retry handles the push.
+//
+// Memory: a handled key holds the prefix, the dedup key (about 75 bytes),
+// the tag and the answer (empty for "success"): about 180 bytes in Redis
+// with its overhead (MEMORY USAGE says 152, and its expiry more), kept 5
+// minutes 15 seconds: about 6 MB at 100 pushes a second, 60 MB at 1,000.
 //
 // A retry that finds the push claimed polls the key, first after
 // [Options.MinPoll] (20 ms), doubling up to [Options.MaxPoll] (200 ms),

@@ -141,11 +141,17 @@ func plaintext(t testing.TB, _ *csmsg.Receiver, mode csmsgtest.Mode, a attempt) 
 // their own, and a Store of the same keys for the test to look with.
 func pair(t *testing.T, mode csmsgtest.Mode, opts redisdedup.Options, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *redisdedup.Store, *redis.Client) {
 	t.Helper()
+	return pairOf(t, cfgOf(mode), opts, logger, fns...)
+}
+
+// pairOf is pair of instances of cfg.
+func pairOf(t *testing.T, cfg csmsg.Config, opts redisdedup.Options, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *redisdedup.Store, *redis.Client) {
+	t.Helper()
 	addr := redisAddr(t)
 	opts.Prefix = uniquePrefix(t)
 	var insts [2]*instance
 	for i := range insts {
-		insts[i] = newInstance(t, cfgOf(mode), redisdedup.New(newClient(t, addr), opts), logger, fns[i%len(fns)])
+		insts[i] = newInstance(t, cfg, redisdedup.New(newClient(t, addr), opts), logger, fns[i%len(fns)])
 	}
 	rdb := newClient(t, addr)
 	return insts, redisdedup.New(rdb, opts), rdb
@@ -258,7 +264,7 @@ func TestCrashedInstanceClaimLapses(t *testing.T) {
 	lease := 300 * time.Millisecond
 	insts, store, _ := pair(t, csmsgtest.ModePlaintext, redisdedup.Options{Lease: lease}, nil, h.handle)
 	msg := textMsg()
-	_, done, err := store.Acquire(ctx, csmsg.DedupKey(msg), "crashed-instance")
+	_, done, err := store.Acquire(ctx, csmsg.DedupKey(msg), "crashed-instance", never)
 	require.NoError(t, err)
 	require.False(t, done)
 
@@ -269,16 +275,19 @@ func TestCrashedInstanceClaimLapses(t *testing.T) {
 	assert.Equal(t, int64(1), h.calls.Load())
 	assert.GreaterOrEqual(t, waited, lease-50*time.Millisecond, "the retry waited for the lease")
 	assert.Less(t, waited, 5*time.Second)
-	assert.ErrorIs(t, store.Complete(ctx, csmsg.DedupKey(msg), "crashed-instance", nil), csmsg.ErrNotOwner)
+	assert.ErrorIs(t, store.Complete(ctx, csmsg.DedupKey(msg), "crashed-instance", nil, never), csmsg.ErrNotOwner)
 }
 
 // TestKeysExpireAfterTTL: a handled push is forgotten after the TTL, its
-// key gone from Redis.
+// key gone from Redis, when the receivers check no timestamp (so that no
+// replay window keeps it longer; see TestReplayWindow).
 func TestKeysExpireAfterTTL(t *testing.T) {
 	t.Parallel()
 	h := &transferring{}
 	ttl := 300 * time.Millisecond
-	insts, store, rdb := pair(t, csmsgtest.ModePlaintext, redisdedup.Options{TTL: ttl}, nil, h.handle)
+	cfg := cfgOf(csmsgtest.ModePlaintext)
+	cfg.Tolerance = -1
+	insts, store, rdb := pairOf(t, cfg, redisdedup.Options{TTL: ttl}, nil, h.handle)
 	msg := textMsg()
 	rkey := store.Key(csmsg.DedupKey(msg))
 

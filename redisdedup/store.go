@@ -41,9 +41,18 @@ type Options struct {
 	// timeout; a shorter one only suits tests.
 	Lease time.Duration
 
-	// TTL is how long a handled push and its answer are kept: 0 means
-	// csmsg.DefaultDedupTTL (60 s, four times WeChat's retry window).
+	// TTL is the least time a handled push and its answer are kept: 0
+	// means csmsg.DefaultDedupTTL (60 s, four times WeChat's retry
+	// window). A csmsg Receiver asks for longer, until a replay of the
+	// push can no longer pass its signature check and csmsg.RetryWindow
+	// more (with the default Tolerance, 5 minutes 15 seconds past the
+	// push's timestamp), and the key is kept until then.
 	TTL time.Duration
+
+	// Now is the clock that turns a keep-until time into the key's time
+	// to live; nil means time.Now. Set it to the Receiver's Config.Now
+	// when that is not time.Now (tests).
+	Now func() time.Time
 
 	// MinPoll and MaxPoll bound the pauses of an Acquire waiting while
 	// another attempt holds the claim: it looks again after MinPoll, then
@@ -62,13 +71,14 @@ type Options struct {
 // operation touches one key and the Store works on a single node, with
 // Sentinel and on a Cluster alike. While an attempt handles the push the
 // key holds a claim naming the attempt's owner and expires after the
-// Lease; once the push is handled it holds the answer and expires after
-// the TTL.
+// Lease; once the push is handled it holds the answer and expires at the
+// keep-until time the Receiver passes, or after the TTL if that is later.
 type Store struct {
 	client           redis.UniversalClient
 	prefix           string
 	lease, ttl       time.Duration
 	minPoll, maxPoll time.Duration
+	now              func() time.Time
 }
 
 // New returns a Store keeping its keys in client, which it does not close.
@@ -80,6 +90,10 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		ttl:     opts.TTL,
 		minPoll: opts.MinPoll,
 		maxPoll: opts.MaxPoll,
+		now:     opts.Now,
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.prefix == "" {
 		s.prefix = DefaultPrefix
@@ -117,8 +131,9 @@ func doneValue(answer []byte) string { return string(tagDone) + string(answer) }
 
 // acquireScript claims KEYS[1] for the claim ARGV[1] with a lease of ARGV[2]
 // milliseconds if it is free, or already ours (a retried call). It returns
-// {0} when the claim is ours, {1, value} when the push is handled, and
-// {2, pttl} while another attempt holds it.
+// {0} when the claim is ours, {1, value} when the push is handled (kept
+// for at least ARGV[3] milliseconds more: a later attempt extends it),
+// and {2, pttl} while another attempt holds it.
 var acquireScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v or v == ARGV[1] then
@@ -126,6 +141,11 @@ if not v or v == ARGV[1] then
 	return {0}
 end
 if string.byte(v, 1) == 100 then -- 'd'
+	local keep = tonumber(ARGV[3])
+	local pttl = redis.call('PTTL', KEYS[1])
+	if keep > 0 and pttl >= 0 and pttl < keep then
+		redis.call('PEXPIRE', KEYS[1], keep)
+	end
 	return {1, v}
 end
 return {2, redis.call('PTTL', KEYS[1])}
@@ -161,18 +181,24 @@ end
 return 0
 `)
 
-// Acquire implements [csmsg.Deduper]. While another attempt holds the
+// Acquire implements [csmsg.Deduper], in one round trip unless it waits:
+// a handled push's key is kept until keepUntil if that is later. While
+// another attempt holds the
 // claim it looks again after a pause that doubles from MinPoll to MaxPoll,
 // cut short when the claim's lease ends, until that attempt completes
 // (then it returns done and the answer), the claim is released or lapses
 // (then it claims the key), or ctx ends (then its error matches
 // ctx.Err()). A Redis failure is returned wrapped: a csmsg.Handler then
 // handles the push without deduplication and logs the failure.
-func (s *Store) Acquire(ctx context.Context, key, owner string) (answer []byte, done bool, err error) {
+func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.Time) (answer []byte, done bool, err error) {
 	rkey, claim := s.Key(key), claimValue(owner)
 	pause := s.minPoll
 	for {
-		res, err := acquireScript.Run(ctx, s.client, []string{rkey}, claim, ms(s.lease)).Slice()
+		keep := int64(0) // no extension
+		if left := keepUntil.Sub(s.now()); !keepUntil.IsZero() && left > 0 {
+			keep = ms(left)
+		}
+		res, err := acquireScript.Run(ctx, s.client, []string{rkey}, claim, ms(s.lease), keep).Slice()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, false, fmt.Errorf("redisdedup: acquire: %w", ctxErr)
@@ -244,19 +270,51 @@ func acquireResult(res []any) (state int64, left time.Duration, value string, er
 	return 0, 0, "", bad
 }
 
-// Extend implements [csmsg.Deduper]: it renews owner's claim for another
-// Lease, or returns an error matching csmsg.ErrNotOwner if owner does not
-// hold it (another attempt's claim, a handled push, or a key that expired).
-func (s *Store) Extend(ctx context.Context, key, owner string) error {
-	return s.run(ctx, "extend", extendScript, key, claimValue(owner), ms(s.lease))
+// Extend implements [csmsg.Deduper]: it renews for another Lease each
+// claim its owner still holds, in one pipelined round trip (one per node
+// on a Cluster), and returns those whose owner does not hold them
+// (another attempt's claim, a handled push, or a key that expired).
+func (s *Store) Extend(ctx context.Context, claims []csmsg.Claim) ([]csmsg.Claim, error) {
+	if len(claims) == 0 {
+		return nil, nil
+	}
+	lease := ms(s.lease)
+	run := func(eval func(ctx context.Context, c redis.Scripter, keys []string, args ...any) *redis.Cmd) ([]*redis.Cmd, error) {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.Cmd, len(claims))
+		for i, c := range claims {
+			cmds[i] = eval(ctx, pipe, []string{s.Key(c.Key)}, claimValue(c.Owner), lease)
+		}
+		_, err := pipe.Exec(ctx)
+		return cmds, err
+	}
+	cmds, err := run(extendScript.EvalSha)
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") { // a Redis that restarted: send the script
+		cmds, err = run(extendScript.Eval)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisdedup: extend: %w", err)
+	}
+	var lost []csmsg.Claim
+	for i, cmd := range cmds {
+		if n, _ := cmd.Int64(); n != 1 {
+			lost = append(lost, claims[i])
+		}
+	}
+	return lost, nil
 }
 
 // Complete implements [csmsg.Deduper]: it replaces owner's claim with
-// answer, kept for the TTL. An empty answer is kept as nil, "success". It
-// returns an error matching csmsg.ErrNotOwner, and records nothing, if
-// owner does not hold the claim.
-func (s *Store) Complete(ctx context.Context, key, owner string, answer []byte) error {
-	return s.run(ctx, "complete", completeScript, key, claimValue(owner), doneValue(answer), ms(s.ttl))
+// answer, kept until keepUntil or for the TTL, whichever ends later. An
+// empty answer is kept as nil, "success". It returns an error matching
+// csmsg.ErrNotOwner, and records nothing, if owner does not hold the
+// claim.
+func (s *Store) Complete(ctx context.Context, key, owner string, answer []byte, keepUntil time.Time) error {
+	ttl := s.ttl
+	if left := keepUntil.Sub(s.now()); !keepUntil.IsZero() && left > ttl {
+		ttl = left
+	}
+	return s.run(ctx, "complete", completeScript, key, claimValue(owner), doneValue(answer), ms(ttl))
 }
 
 // Release implements [csmsg.Deduper]: it deletes owner's claim so that the

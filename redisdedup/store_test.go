@@ -3,6 +3,7 @@ package redisdedup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -30,9 +31,28 @@ var ctx = context.Background()
 // acquire is Acquire that must not fail.
 func acquire(t *testing.T, s *redisdedup.Store, owner string) ([]byte, bool) {
 	t.Helper()
-	answer, done, err := s.Acquire(ctx, key, owner)
+	answer, done, err := s.Acquire(ctx, key, owner, never)
 	require.NoError(t, err)
 	return answer, done
+}
+
+// never is the zero keep-until: the store's TTL alone.
+var never time.Time
+
+// extend extends owner's claim on key alone: ErrNotOwner if the store
+// reports it lost.
+func extend(s *redisdedup.Store, owner string) error {
+	c := csmsg.Claim{Key: key, Owner: owner}
+	lost, err := s.Extend(ctx, []csmsg.Claim{c})
+	switch {
+	case err != nil:
+		return err
+	case len(lost) == 1 && lost[0] == c:
+		return fmt.Errorf("redisdedup test: lost %v: %w", lost, csmsg.ErrNotOwner)
+	case len(lost) != 0:
+		return fmt.Errorf("redisdedup test: lost %v, not the claim extended", lost)
+	}
+	return nil
 }
 
 // claimed asserts that owner now holds the claim.
@@ -60,7 +80,7 @@ var contracts = []contract{
 	}},
 	{name: "complete with an answer", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", []byte(`<xml><MsgType>transfer_customer_service</MsgType></xml>`)))
+		require.NoError(t, s.Complete(ctx, key, "A", []byte(`<xml><MsgType>transfer_customer_service</MsgType></xml>`), never))
 		for _, owner := range []string{"B", "A"} {
 			answer, done := acquire(t, s, owner)
 			assert.True(t, done)
@@ -72,7 +92,7 @@ var contracts = []contract{
 	}},
 	{name: "complete with a nil answer is success", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", nil))
+		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
 		answer, done := acquire(t, s, "B")
 		assert.True(t, done)
 		assert.Nil(t, answer)
@@ -83,16 +103,16 @@ var contracts = []contract{
 			all[i] = byte(i)
 		}
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", all))
+		require.NoError(t, s.Complete(ctx, key, "A", all, never))
 		answer, done := acquire(t, s, "B")
 		assert.True(t, done)
 		assert.Equal(t, all, answer)
 	}},
 	{name: "a claim is completed once, by its holder only", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", nil))
-		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil), csmsg.ErrNotOwner, "B never held it, though the answer is the same")
-		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner, "the claim is gone once complete")
+		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
+		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil, never), csmsg.ErrNotOwner, "B never held it, though the answer is the same")
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil, never), csmsg.ErrNotOwner, "the claim is gone once complete")
 		answer, done := acquire(t, s, "C")
 		assert.True(t, done)
 		assert.Nil(t, answer)
@@ -107,8 +127,8 @@ var contracts = []contract{
 	}},
 	{name: "only the holder extends, completes or releases", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		// No claim at all.
-		assert.ErrorIs(t, s.Extend(ctx, key, "A"), csmsg.ErrNotOwner)
-		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, extend(s, "A"), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil, never), csmsg.ErrNotOwner)
 		assert.ErrorIs(t, s.Release(ctx, key, "A"), csmsg.ErrNotOwner)
 		n, err := rdb.Exists(ctx, s.Key(key)).Result()
 		require.NoError(t, err)
@@ -116,21 +136,21 @@ var contracts = []contract{
 
 		// Another owner's claim.
 		claimed(t, s, "A")
+		assert.ErrorIs(t, extend(s, "B"), csmsg.ErrNotOwner, "reported lost")
 		for _, err := range []error{
-			s.Extend(ctx, key, "B"),
-			s.Complete(ctx, key, "B", []byte("forged")),
+			s.Complete(ctx, key, "B", []byte("forged"), never),
 			s.Release(ctx, key, "B"),
 		} {
 			assert.ErrorIs(t, err, csmsg.ErrNotOwner)
 			assert.Contains(t, err.Error(), "redisdedup: ")
 		}
-		require.NoError(t, s.Extend(ctx, key, "A"))
+		require.NoError(t, extend(s, "A"))
 
 		// A handled push.
-		require.NoError(t, s.Complete(ctx, key, "A", []byte("answer")))
-		assert.ErrorIs(t, s.Extend(ctx, key, "A"), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("answer"), never))
+		assert.ErrorIs(t, extend(s, "A"), csmsg.ErrNotOwner)
 		assert.ErrorIs(t, s.Release(ctx, key, "A"), csmsg.ErrNotOwner)
-		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil), csmsg.ErrNotOwner)
+		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil, never), csmsg.ErrNotOwner)
 		answer, done := acquire(t, s, "C")
 		assert.True(t, done)
 		assert.Equal(t, "answer", string(answer))
@@ -139,7 +159,7 @@ var contracts = []contract{
 		claimed(t, s, "A")
 		go func() {
 			time.Sleep(150 * time.Millisecond)
-			s.Complete(ctx, key, "A", []byte("transfer"))
+			s.Complete(ctx, key, "A", []byte("transfer"), never)
 		}()
 		start := time.Now()
 		answer, done := acquire(t, s, "B")
@@ -155,19 +175,19 @@ var contracts = []contract{
 			s.Release(ctx, key, "A")
 		}()
 		claimed(t, s, "B")
-		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil), csmsg.ErrNotOwner)
-		require.NoError(t, s.Complete(ctx, key, "B", nil))
+		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil, never), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "B", nil, never))
 	}},
 	{name: "waiting ends with the context", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
 		claimed(t, s, "A")
 		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
 		start := time.Now()
-		_, done, err := s.Acquire(c, key, "B")
+		_, done, err := s.Acquire(c, key, "B", never)
 		assert.False(t, done)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Less(t, time.Since(start), 5*time.Second)
-		require.NoError(t, s.Extend(ctx, key, "A"), "the waiter took nothing")
+		require.NoError(t, extend(s, "A"), "the waiter took nothing")
 	}},
 	{name: "a claim lapses after the lease", opts: redisdedup.Options{Lease: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
 		claimed(t, s, "crashed")
@@ -176,8 +196,8 @@ var contracts = []contract{
 		waited := time.Since(start)
 		assert.GreaterOrEqual(t, waited, 250*time.Millisecond)
 		assert.Less(t, waited, 5*time.Second, "it looks again when the lease ends")
-		assert.ErrorIs(t, s.Complete(ctx, key, "crashed", []byte("late")), csmsg.ErrNotOwner)
-		require.NoError(t, s.Complete(ctx, key, "B", []byte("B's")))
+		assert.ErrorIs(t, s.Complete(ctx, key, "crashed", []byte("late"), never), csmsg.ErrNotOwner)
+		require.NoError(t, s.Complete(ctx, key, "B", []byte("B's"), never))
 		answer, done := acquire(t, s, "C")
 		assert.True(t, done)
 		assert.Equal(t, "B's", string(answer))
@@ -186,17 +206,17 @@ var contracts = []contract{
 		claimed(t, s, "A")
 		for i := 0; i < 12; i++ { // 1.2 s of extensions, each well inside the lease
 			time.Sleep(100 * time.Millisecond)
-			require.NoError(t, s.Extend(ctx, key, "A"))
+			require.NoError(t, extend(s, "A"))
 		}
 		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
-		_, _, err := s.Acquire(c, key, "B")
+		_, _, err := s.Acquire(c, key, "B", never)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
-		require.NoError(t, s.Complete(ctx, key, "A", nil))
+		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
 	}},
 	{name: "a handled push expires after the TTL", opts: redisdedup.Options{TTL: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		claimed(t, s, "A")
-		require.NoError(t, s.Complete(ctx, key, "A", []byte("x")))
+		require.NoError(t, s.Complete(ctx, key, "A", []byte("x"), never))
 		_, done := acquire(t, s, "B")
 		require.True(t, done)
 		time.Sleep(400 * time.Millisecond)
@@ -204,6 +224,24 @@ var contracts = []contract{
 		require.NoError(t, err)
 		assert.Zero(t, n)
 		claimed(t, s, "C")
+	}},
+	{name: "kept until the keep-until, extended by a later Acquire's", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+		pttl := func() float64 {
+			d, err := rdb.PTTL(ctx, s.Key(key)).Result()
+			require.NoError(t, err)
+			return d.Seconds()
+		}
+		claimed(t, s, "A")
+		require.NoError(t, s.Complete(ctx, key, "A", nil, time.Now().Add(10*time.Minute)))
+		assert.InDelta(t, 600, pttl(), 1, "Complete's keep-until, past the TTL")
+		_, done, err := s.Acquire(ctx, key, "B", time.Now().Add(20*time.Minute))
+		require.NoError(t, err)
+		require.True(t, done)
+		assert.InDelta(t, 1200, pttl(), 1, "a later attempt's keep-until")
+		_, done, err = s.Acquire(ctx, key, "C", time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		require.True(t, done)
+		assert.InDelta(t, 1200, pttl(), 1, "an earlier one shortens nothing")
 	}},
 	{name: "keys are the prefix and the dedup key", opts: redisdedup.Options{Prefix: "csmsgtest:explicit:"}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
 		assert.Equal(t, "csmsgtest:explicit:"+key, s.Key(key))
@@ -261,7 +299,7 @@ func TestWaitingDoesNotHammer(t *testing.T) {
 	ws := redisdedup.New(waiter, redisdedup.Options{Prefix: s.Key("")})
 	c, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	_, _, err := ws.Acquire(c, key, "B")
+	_, _, err := ws.Acquire(c, key, "B", never)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	n := hook.n.Load()
 	t.Logf("%d commands in a second of waiting", n)
@@ -282,9 +320,9 @@ func TestRedisDown(t *testing.T) {
 	defer rdb.Close()
 	s := redisdedup.New(rdb, redisdedup.Options{})
 
-	_, done, err := s.Acquire(ctx, key, "A")
+	_, done, err := s.Acquire(ctx, key, "A", never)
 	assert.False(t, done)
-	for _, err := range []error{err, s.Extend(ctx, key, "A"), s.Complete(ctx, key, "A", nil), s.Release(ctx, key, "A")} {
+	for _, err := range []error{err, extend(s, "A"), s.Complete(ctx, key, "A", nil, never), s.Release(ctx, key, "A")} {
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "redisdedup: ")
 		assert.False(t, errors.Is(err, csmsg.ErrNotOwner), "%v", err)

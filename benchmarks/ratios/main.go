@@ -1,6 +1,10 @@
 // Command ratios reads `go test -bench` output on standard input and prints,
 // for each benchmark, a table of median ns/op and allocs/op per body and
-// implementation, with each implementation's time as a multiple of csmsg's.
+// implementation, with each implementation's time as a multiple of the
+// first's when that is csmsg or the floor (BenchmarkPush). Where csmsg and
+// silenceper are both present and csmsg is not first, a last column gives
+// silenceper's time as a multiple of csmsg's; where csmsg-redis and
+// csmsg-nodedup are, one more gives the Redis store's added µs per push.
 //
 // Sub-benchmarks are named Benchmark<Name>/body=<body>/impl=<impl> (or
 // mode=<mode> for the receiver's).
@@ -122,16 +126,22 @@ func (s *sample) add(f []string) {
 	}
 }
 
-// print writes the table of one benchmark: medians, and when csmsg is the
-// first impl, each other impl's time as a multiple of csmsg's.
+// print writes the table of one benchmark: medians, and when csmsg or
+// the floor is the first impl, each other impl's time as a multiple of its.
 func (r *results) print(out io.Writer, bench string) {
 	impls := r.impls[bench]
 	base := impls[0]
-	ratios := base == "csmsg"
+	ratios := base == "csmsg" || base == "floor"
+	speedup := base != "csmsg" && contains(impls, "csmsg") && contains(impls, "silenceper")
+	redisCost := contains(impls, "csmsg-redis") && contains(impls, "csmsg-nodedup")
 	if ratios {
-		fmt.Fprintf(out, "\n%s (medians; × = time as a multiple of csmsg's)\n\n", bench)
+		fmt.Fprintf(out, "\n%s (medians; × = time as a multiple of %s's)\n\n", bench, base)
 	} else {
 		fmt.Fprintf(out, "\n%s (medians)\n\n", bench)
+	}
+	format := "%.1f×"
+	if base == "floor" { // the targets are near 1.5×
+		format = "%.2f×"
 	}
 	header, rule := "| body |", "|---|"
 	for _, impl := range impls {
@@ -142,13 +152,22 @@ func (r *results) print(out io.Writer, bench string) {
 			rule += "---:|"
 		}
 	}
+	if speedup {
+		header += " silenceper ÷ csmsg |"
+		rule += "---:|"
+	}
+	if redisCost {
+		header += " Redis adds µs |"
+		rule += "---:|"
+	}
 	fmt.Fprintln(out, header)
 	fmt.Fprintln(out, rule)
 	for _, body := range r.bodies[bench] {
 		row := "| " + body + " |"
-		baseNS := median(r.samples[bench][body][base].nsOrNil())
+		samples := r.samples[bench][body]
+		baseNS := median(samples[base].nsOrNil())
 		for _, impl := range impls {
-			s := r.samples[bench][body][impl]
+			s := samples[impl]
 			switch {
 			case s == nil:
 				row += " | |"
@@ -159,12 +178,36 @@ func (r *results) print(out io.Writer, bench string) {
 				ns := median(s.ns)
 				row += fmt.Sprintf(" %.0f | %.0f |", ns, median(s.allocs))
 				if impl != base && ratios {
-					row += fmt.Sprintf(" %.1f× |", ns/baseNS)
+					row += fmt.Sprintf(" "+format+" |", ns/baseNS)
 				}
 			}
 		}
+		if speedup {
+			row += " " + quotient(samples["silenceper"], samples["csmsg"], "%.2f×") + " |"
+		}
+		if redisCost {
+			row += " " + difference(samples["csmsg-redis"], samples["csmsg-nodedup"]) + " |"
+		}
 		fmt.Fprintln(out, row)
 	}
+}
+
+// quotient formats the ratio of a's median time to b's, or "" if either
+// is missing.
+func quotient(a, b *sample, format string) string {
+	if a == nil || b == nil || len(a.ns) == 0 || len(b.ns) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(format, median(a.ns)/median(b.ns))
+}
+
+// difference formats a's median time less b's, in µs, or "" if either is
+// missing.
+func difference(a, b *sample) string {
+	if a == nil || b == nil || len(a.ns) == 0 || len(b.ns) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", (median(a.ns)-median(b.ns))/1000)
 }
 
 func (s *sample) nsOrNil() []float64 {
