@@ -294,7 +294,10 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 	start := time.Now()
 	r := Report{Config: cfg, Pushes: cfg.Users * cfg.PerUser}
 	answered := make([][]bool, cfg.Users)
-	tries := make([]struct{ attempts, timeouts, retries int }, cfg.Users) // per user, summed below
+	tries := make([]struct {
+		attempts, timeouts, retries int
+		err                         error
+	}, cfg.Users) // per user, summed below
 	var wg sync.WaitGroup
 	client := &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Users}}
 	for u := range cfg.Users {
@@ -309,12 +312,17 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 					Header: csmsg.Header{ToUserName: AppID, FromUserName: user(u), CreateTime: time.Now().Unix(), MsgType: "text"},
 					MsgID:  strconv.Itoa(u*100_000 + i), Content: content(i),
 				}
+				signed, err := csmsgtest.SignMessage(csmsg.Config{Token: Token}, csmsgtest.ModePlaintext, msg, csmsg.FormatJSON)
+				if err != nil {
+					n.err = err
+					return
+				}
 				for attempt := range cfg.Attempts {
 					if attempt > 0 {
 						n.retries++
 					}
 					n.attempts++
-					ok, timedOut := push(client, url, msg)
+					ok, timedOut := push(client, url, signed)
 					if ok {
 						answered[u][i] = true
 						break
@@ -348,6 +356,9 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 		r.Attempts += n.attempts
 		r.TimedOut += n.timeouts
 		r.Retries += n.retries
+		if n.err != nil {
+			r.Errors = append(r.Errors, n.err.Error())
+		}
 	}
 
 	want := map[string]bool{}
@@ -366,10 +377,11 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 	return r
 }
 
-// push sends msg once, as WeChat does, and reports whether it was answered
-// "success" and whether it timed out.
-func push(client *http.Client, url string, msg csmsg.Message) (ok, timedOut bool) {
-	req, err := csmsgtest.NewRequest(url, csmsg.Config{Token: Token}, csmsgtest.ModePlaintext, msg, csmsg.FormatJSON)
+// push sends the signed push once, as WeChat does (each attempt the same
+// request), and reports whether it was answered "success" and whether it
+// timed out.
+func push(client *http.Client, url string, signed *csmsgtest.Push) (ok, timedOut bool) {
+	req, err := signed.Request(url)
 	if err != nil {
 		return false, false
 	}
