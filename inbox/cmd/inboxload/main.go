@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +51,17 @@ type flags struct {
 	users    int
 	process  bool
 	fill     int
+	profile  string
 }
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run parses the flags and does what they say.
+func run() error {
 	var f flags
 	flag.StringVar(&f.stores, "store", "file,plain", "what to measure, comma-separated: file, memory, plain, url")
 	flag.StringVar(&f.url, "url", "", "the push handler's URL, for -store url (a server run apart: two instances on Redis behind a front, say)")
@@ -64,19 +73,26 @@ func main() {
 	flag.IntVar(&f.users, "users", 200, "users the pushes come from")
 	flag.BoolVar(&f.process, "process", true, "run the inbox's jobs (doing nothing) while offering")
 	flag.IntVar(&f.fill, "fill", 0, "instead: accept this many jobs into a file-store inbox without running them, and report the heap")
+	flag.StringVar(&f.profile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if f.profile != "" {
+		out, err := os.Create(f.profile)
+		if err != nil {
+			return err
+		}
+		defer out.Close()
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if f.dir == "" {
 		f.dir = os.TempDir()
 	}
-	var err error
 	if f.fill > 0 {
-		err = fill(f.dir, f.fill, os.Stdout)
-	} else {
-		err = measure(f, os.Stdout)
+		return fill(f.dir, f.fill, os.Stdout)
 	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	return measure(f, os.Stdout)
 }
 
 // measure offers the load to each store.
