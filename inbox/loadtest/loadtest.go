@@ -93,6 +93,8 @@ type Result struct {
 	// Late is the most any push was sent after its scheduled time: the
 	// load generator's own lag, charged to the answer times.
 	Late time.Duration
+	// FirstFailure is why the first failed push failed: "" with none.
+	FirstFailure string
 }
 
 // Sustains reports whether the run kept up: every push answered "success"
@@ -103,8 +105,12 @@ func (r Result) Sustains(p99 time.Duration) bool {
 
 // String is the result on one line.
 func (r Result) String() string {
-	return fmt.Sprintf("offered %.0f/s: %d sent, %d success, %d failed; achieved %.0f/s; p50 %s p99 %s max %s (sender late by up to %s)",
+	s := fmt.Sprintf("offered %.0f/s: %d sent, %d success, %d failed; achieved %.0f/s; p50 %s p99 %s max %s (sender late by up to %s)",
 		r.Offered, r.Sent, r.OK, r.Failed, r.Achieved, ms(r.P50), ms(r.P99), ms(r.Max), ms(r.Late))
+	if r.FirstFailure != "" {
+		s += "; first failure: " + r.FirstFailure
+	}
+	return s
 }
 
 func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f', 2, 64) + "ms" }
@@ -127,6 +133,8 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	defer client.CloseIdleConnections()
 
 	times := make([]time.Duration, n) // answer times; -1 for a failure
+	var first sync.Once
+	var firstFailure string
 	var wg sync.WaitGroup
 	var late time.Duration
 	interval := time.Second / time.Duration(cfg.Rate)
@@ -145,12 +153,18 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			times[i] = answer(client, req.WithContext(ctx), at)
+			var why string
+			times[i], why = answer(client, req.WithContext(ctx), at)
+			if why != "" {
+				first.Do(func() { firstFailure = why })
+			}
 		}()
 	}
 	wg.Wait()
 	end := time.Now()
-	return summarize(times[:sent], float64(cfg.Rate), end.Sub(start), late), ctx.Err()
+	r := summarize(times[:sent], float64(cfg.Rate), end.Sub(start), late)
+	r.FirstFailure = firstFailure
+	return r, ctx.Err()
 }
 
 // requests signs n pushes of cfg's users, with MsgIds of a fresh run.
@@ -174,19 +188,22 @@ func requests(cfg Config, n int) ([]*http.Request, error) {
 	return reqs, nil
 }
 
-// answer sends req and returns its answer time from at, or -1 if it was
-// not answered "success".
-func answer(client *http.Client, req *http.Request, at time.Time) time.Duration {
+// answer sends req and returns its answer time from at, or -1 and why if
+// it was not answered "success".
+func answer(client *http.Client, req *http.Request, at time.Time) (time.Duration, string) {
 	resp, err := client.Do(req)
 	if err != nil {
-		return -1
+		return -1, err.Error()
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64))
 	resp.Body.Close()
-	if err != nil || resp.StatusCode != http.StatusOK || string(body) != "success" {
-		return -1
+	switch {
+	case err != nil:
+		return -1, err.Error()
+	case resp.StatusCode != http.StatusOK || string(body) != "success":
+		return -1, fmt.Sprintf("%s %q", resp.Status, body)
 	}
-	return time.Since(at)
+	return time.Since(at), ""
 }
 
 // summarize makes a Result of the answer times.

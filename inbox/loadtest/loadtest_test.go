@@ -33,9 +33,10 @@ func TestRun(t *testing.T) {
 		url     string
 		ok      int
 		sustain bool
+		failure string
 	}{
-		{"every push answered success", plain(t).URL + "/wx", 40, true},
-		{"every push refused", failing.URL, 0, false},
+		{"every push answered success", plain(t).URL + "/wx", 40, true, ""},
+		{"every push refused", failing.URL, 0, false, `500 Internal Server Error "down\n"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := loadtest.Run(context.Background(), loadtest.Config{URL: tc.url, Rate: 200, Duration: 200 * time.Millisecond, Users: 7})
@@ -45,6 +46,7 @@ func TestRun(t *testing.T) {
 			assert.Equal(t, tc.ok, r.OK)
 			assert.Equal(t, 40-tc.ok, r.Failed)
 			assert.Equal(t, tc.sustain, r.Sustains(time.Minute))
+			assert.Equal(t, tc.failure, r.FirstFailure)
 			if tc.ok > 0 {
 				assert.LessOrEqual(t, r.P50, r.P99)
 				assert.LessOrEqual(t, r.P99, r.Max)
