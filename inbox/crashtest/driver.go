@@ -51,9 +51,13 @@ type Config struct {
 	// Settle is how long the Driver waits, after the last push, for every
 	// accepted push to be processed: 0 means 60 s.
 	Settle time.Duration
-	// Seed seeds the kill moments and the order of users: 0 means a
-	// random seed, which the Report shows.
+	// Seed seeds the kill moments and the bots killed: 0 means a random
+	// seed, which the Report shows.
 	Seed uint64
+	// AfterKill, if set, is called after kill n (from 1) and the bot's
+	// restart: a test on Redis restarts redis-server there once. Its
+	// error is a driver error.
+	AfterKill func(n int) error
 }
 
 func (c Config) withDefaults() Config {
@@ -349,6 +353,11 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 			break
 		}
 		r.Kills++
+		if cfg.AfterKill != nil {
+			if err := cfg.AfterKill(r.Kills); err != nil {
+				r.Errors = append(r.Errors, fmt.Sprintf("crashtest: after kill %d: %v", r.Kills, err))
+			}
+		}
 	}
 	<-sent
 	r.Sending = time.Since(start)

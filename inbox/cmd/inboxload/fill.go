@@ -41,7 +41,7 @@ func fill(dir string, n int, out io.Writer) error {
 	}
 	start := time.Now()
 	report(0, start)
-	const accepters = 256 // concurrent accepts share a commit
+	const accepters = 1000 // concurrent accepts share a commit (bbolt's MaxBatchSize)
 	step := max(n/10, 1)
 	var next atomic.Int64
 	var firstErr error
