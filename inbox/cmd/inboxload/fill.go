@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -18,8 +19,9 @@ import (
 
 // fill accepts n jobs from 200 users into a new file-store inbox in dir,
 // without running them, and reports the heap in use after a GC at every
-// tenth, and the file's size; then it deletes the file.
-func fill(dir string, n int, out io.Writer) error {
+// tenth, and the file's size; then it writes a heap profile to heap (if
+// not "") and deletes the file.
+func fill(dir string, n int, heap string, out io.Writer) error {
 	path := filepath.Join(dir, fmt.Sprintf("inboxload-fill-%d.inbox", os.Getpid()))
 	defer os.Remove(path)
 	ib, err := inbox.Open(path, inbox.Options{MaxJobs: -1, MaxBytes: -1, Logger: quiet})
@@ -79,5 +81,14 @@ func fill(dir string, n int, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "stats: %d queued, %d bytes of messages\n", st.Queued, st.Bytes)
-	return nil
+	if heap == "" {
+		return nil
+	}
+	w, err := os.Create(heap)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(w)
 }

@@ -52,6 +52,7 @@ type flags struct {
 	process  bool
 	fill     int
 	profile  string
+	heap     string
 }
 
 func main() {
@@ -74,6 +75,7 @@ func run() error {
 	flag.BoolVar(&f.process, "process", true, "run the inbox's jobs (doing nothing) while offering")
 	flag.IntVar(&f.fill, "fill", 0, "instead: accept this many jobs into a file-store inbox without running them, and report the heap")
 	flag.StringVar(&f.profile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&f.heap, "memprofile", "", "with -fill: write a heap profile to this file at the end")
 	flag.Parse()
 	if f.profile != "" {
 		out, err := os.Create(f.profile)
@@ -90,7 +92,7 @@ func run() error {
 		f.dir = os.TempDir()
 	}
 	if f.fill > 0 {
-		return fill(f.dir, f.fill, os.Stdout)
+		return fill(f.dir, f.fill, f.heap, os.Stdout)
 	}
 	return measure(f, os.Stdout)
 }
