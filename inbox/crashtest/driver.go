@@ -293,46 +293,80 @@ func content(i int) string { return fmt.Sprintf("m%05d", i) }
 // bots) while killing a random one of bots Config.Kills times, waits for
 // the accepted pushes to be processed, and reports.
 func (d *Driver) Run(url string, bots ...*Bot) Report {
-	cfg := d.cfg
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0))
 	start := time.Now()
-	r := Report{Config: cfg, Pushes: cfg.Users * cfg.PerUser}
-	answered := make([][]bool, cfg.Users)
-	tries := make([]struct {
-		attempts, timeouts, retries int
-		err                         error
-	}, cfg.Users) // per user, summed below
-	var wg sync.WaitGroup
+	r := Report{Config: d.cfg, Pushes: d.cfg.Users * d.cfg.PerUser}
+	users := make([]userTally, d.cfg.Users)
+	sent := make(chan struct{})
+	go func() { d.sendAll(url, users); close(sent) }()
+	d.killAll(&r, bots, sent)
+	<-sent
+	r.Sending = time.Since(start)
+
+	want := map[string]bool{} // the pushes answered "success"
+	for u, t := range users {
+		r.Attempts += t.attempts
+		r.TimedOut += t.timeouts
+		r.Retries += t.retries
+		if t.err != nil {
+			r.Errors = append(r.Errors, t.err.Error())
+		}
+		for i, ok := range t.answered {
+			if ok {
+				want[user(u)+" "+content(i)] = true
+			}
+		}
+	}
+	r.Answered = len(want)
+	r.Abandoned = r.Pushes - r.Answered
+	d.settle(want, d.cfg.Settle)
+	r.Elapsed = time.Since(start)
+	d.check(&r, want)
+	return r
+}
+
+// userTally is what one user's pushes met.
+type userTally struct {
+	answered                    []bool // by push: answered "success"
+	attempts, timeouts, retries int
+	err                         error
+}
+
+// sendAll sends every user's pushes, each after the previous one was
+// answered or abandoned, and tallies them in users.
+func (d *Driver) sendAll(url string, users []userTally) {
+	cfg := d.cfg
 	client := &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Users}}
-	for u := range cfg.Users {
-		answered[u] = make([]bool, cfg.PerUser)
+	defer client.CloseIdleConnections()
+	var wg sync.WaitGroup
+	for u := range users {
+		t := &users[u]
+		t.answered = make([]bool, cfg.PerUser)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n := &tries[u]
 			for i := range cfg.PerUser {
 				d.api.UserMessage(user(u)) // the reply window opens
 				msg := &csmsg.Text{
 					Header: csmsg.Header{ToUserName: AppID, FromUserName: user(u), CreateTime: time.Now().Unix(), MsgType: "text"},
-					MsgID:  strconv.Itoa(u*100_000 + i), Content: content(i),
+					MsgID:  strconv.Itoa(u*cfg.PerUser + i), Content: content(i),
 				}
 				signed, err := csmsgtest.SignMessage(csmsg.Config{Token: Token}, csmsgtest.ModePlaintext, msg, csmsg.FormatJSON)
 				if err != nil {
-					n.err = err
+					t.err = err
 					return
 				}
 				for attempt := range cfg.Attempts {
 					if attempt > 0 {
-						n.retries++
+						t.retries++
 					}
-					n.attempts++
+					t.attempts++
 					ok, timedOut := push(client, url, signed)
 					if ok {
-						answered[u][i] = true
+						t.answered[i] = true
 						break
 					}
 					if timedOut {
-						n.timeouts++
+						t.timeouts++
 					} else if attempt+1 < cfg.Attempts {
 						time.Sleep(cfg.RetryPause)
 					}
@@ -340,8 +374,14 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 			}
 		}()
 	}
-	sent := make(chan struct{})
-	go func() { wg.Wait(); close(sent) }()
+	wg.Wait()
+}
+
+// killAll kills a random one of bots Config.Kills times, at random moments
+// while the pushes are sent (and at once after they are all sent).
+func (d *Driver) killAll(r *Report, bots []*Bot, sent <-chan struct{}) {
+	cfg := d.cfg
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0))
 	for range cfg.Kills {
 		gap := cfg.MinKillGap + time.Duration(rng.Int64N(int64(cfg.MaxKillGap-cfg.MinKillGap)+1))
 		select {
@@ -350,7 +390,7 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 		}
 		if err := bots[rng.IntN(len(bots))].Kill(); err != nil {
 			r.Errors = append(r.Errors, err.Error())
-			break
+			return
 		}
 		r.Kills++
 		if cfg.AfterKill != nil {
@@ -359,31 +399,6 @@ func (d *Driver) Run(url string, bots ...*Bot) Report {
 			}
 		}
 	}
-	<-sent
-	r.Sending = time.Since(start)
-	for _, n := range tries {
-		r.Attempts += n.attempts
-		r.TimedOut += n.timeouts
-		r.Retries += n.retries
-		if n.err != nil {
-			r.Errors = append(r.Errors, n.err.Error())
-		}
-	}
-
-	want := map[string]bool{}
-	for u := range cfg.Users {
-		for i := range cfg.PerUser {
-			if answered[u][i] {
-				want[user(u)+" "+content(i)] = true
-			}
-		}
-	}
-	r.Answered = len(want)
-	r.Abandoned = r.Pushes - r.Answered
-	d.settle(want, cfg.Settle)
-	r.Elapsed = time.Since(start)
-	d.check(&r, want)
-	return r
 }
 
 // push sends the signed push once, as WeChat does (each attempt the same
