@@ -2,9 +2,8 @@
 # CI of the inbox module: vet, staticcheck, the tests (the SIGKILL crash
 # test of a bot process on the file store at the issue's full size, 5,000
 # pushes from 200 users and 10 kills, 11 s on a quiet machine, 30 s on a
-# loaded one), and the race detector
-# over every package (every store runs the conformance suite; the crash
-# test at its default, smaller size).
+# loaded one), and the race detector over every package (every store runs
+# the conformance suite; the crash test at its default, smaller size).
 # .ci/run calls it: `bash inbox/ci.sh`.
 set -euo pipefail
 cd "$(dirname "$0")"
