@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -322,6 +324,31 @@ func TestOpenFile(t *testing.T) {
 	assert.Equal(t, "success", send(t, handler(t, ib), msg).Body.String())
 	time.Sleep(20 * time.Millisecond)
 	assert.Equal(t, 1, rec.count(), "the key survived the reopen")
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	notBolt := filepath.Join(dir, "not-an-inbox")
+	require.NoError(t, os.WriteFile(notBolt, []byte("a text file, not a bbolt file; long enough to have a header"), 0o600))
+	for _, tc := range []struct {
+		name, path string
+		is         error
+		msg        string
+	}{
+		{"missing directory", filepath.Join(dir, "missing", "bot.inbox"), fs.ErrNotExist,
+			"inbox: opening the store: open " + filepath.Join(dir, "missing", "bot.inbox") + ": no such file or directory"},
+		{"a directory", dir, nil, "inbox: opening the store: open " + dir + ": is a directory"},
+		{"not a store", notBolt, nil, "inbox: opening the store: invalid database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ib, err := inbox.Open(tc.path, inbox.Options{LockTimeout: 50 * time.Millisecond})
+			assert.Nil(t, ib)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+			}
+			assert.EqualError(t, err, tc.msg)
+		})
+	}
 }
 
 func TestDeduper(t *testing.T) {
