@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/inbox/queue"
@@ -46,6 +47,7 @@ func (ib *Inbox) Accept(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, e
 		ib.logger.ErrorContext(ctx, "inbox: push refused, the store failed; WeChat will retry it", slog.Any("err", err))
 		return nil, fmt.Errorf("inbox: accepting a push: %w", err)
 	}
+	ib.accepted.Store(key, time.Now())
 	ib.notify()
 	return nil, nil
 }

@@ -27,11 +27,13 @@ const (
 	DefaultMaxJobs      = 100_000
 	DefaultMaxBytes     = 256 << 20
 	// DefaultKeyRetention keeps a handled push's key until no replay of it
-	// can pass the Receiver's timestamp check: a push is accepted while its
-	// timestamp is within Tolerance of the clock either way, so a replay
-	// can come up to twice the Tolerance after the first acceptance, and
-	// WeChat's own retries within RetryWindow of it.
-	DefaultKeyRetention  = 2*csmsg.DefaultTolerance + csmsg.RetryWindow
+	// can pass the Receiver's timestamp check. The Receiver keeps a push
+	// until its signed timestamp + Tolerance + RetryWindow; a push is
+	// accepted while its timestamp is within Tolerance of the clock either
+	// way, and WeChat's retries carry timestamps up to RetryWindow later
+	// than the first attempt's, so that is at most 2×Tolerance +
+	// 2×RetryWindow after the first acceptance.
+	DefaultKeyRetention  = 2*csmsg.DefaultTolerance + 2*csmsg.RetryWindow
 	DefaultDeadRetention = 7 * 24 * time.Hour
 	DefaultPollInterval  = 250 * time.Millisecond
 	// DefaultPurgeInterval is how often Run forgets expired keys and dead
@@ -83,7 +85,7 @@ type Options struct {
 	// KeyRetention is how long a handled push's key is kept after its
 	// acceptance, so that a retry or a replay is not a second job: 0
 	// means DefaultKeyRetention. It must cover the Receiver's replay
-	// window: 2×Config.Tolerance + csmsg.RetryWindow.
+	// window: 2×Config.Tolerance + 2×csmsg.RetryWindow.
 	KeyRetention time.Duration
 
 	// DeadRetention is how long a dead letter is kept: 0 means
@@ -121,9 +123,14 @@ type Inbox struct {
 	opts   Options
 	logger *slog.Logger
 	claims *csmsg.MemoryDedup // the Deduper's in-flight claims
-	wake   chan struct{}      // a job may be ready: a token wakes one idle worker
-	run    atomic.Bool        // Run is running
-	close  sync.Once
+	// accepted holds the keys Accept recorded (with when), until the
+	// Receiver completes or releases their claims, so that Complete need
+	// not write them again; Purge forgets those of a Receiver whose Dedup
+	// is not this Inbox, which never completes them.
+	accepted sync.Map
+	wake     chan struct{} // a job may be ready: a token wakes one idle worker
+	run      atomic.Bool   // Run is running
+	close    sync.Once
 }
 
 // Open opens (or creates) the inbox file at path: a bbolt file, for a
@@ -231,6 +238,13 @@ func (ib *Inbox) Drop(ctx context.Context, id uint64) error {
 // Purge forgets the keys past KeyRetention and the dead letters past
 // DeadRetention now; Run does it every DefaultPurgeInterval.
 func (ib *Inbox) Purge(ctx context.Context) error {
+	stale := time.Now().Add(-DefaultPurgeInterval)
+	ib.accepted.Range(func(key, at any) bool {
+		if at.(time.Time).Before(stale) {
+			ib.accepted.Delete(key)
+		}
+		return true
+	})
 	p, err := ib.store.Purge(ctx, ib.opts.KeyRetention, ib.opts.DeadRetention)
 	if err != nil {
 		return fmt.Errorf("inbox: purging: %w", err)
