@@ -184,4 +184,8 @@ func TestDecryptAllocations(t *testing.T) {
 	assert.Equal(t, 2.0, testing.AllocsPerRun(100, func() { _, _ = Decrypt(k, nil, b, vecAppID) }))
 	var sig [SignatureLen]byte
 	assert.Equal(t, 0.0, testing.AllocsPerRun(100, func() { Sign(&sig, vecToken, replyTime, vecNonce, b) }))
+	// An Encrypt value of any length: the parts are hashed in place.
+	long := bytes.Repeat([]byte("QUJD"), 64<<10)
+	assert.Equal(t, 0.0, testing.AllocsPerRun(20, func() { Sign(&sig, vecToken, replyTime, vecNonce, long) }))
+	assert.Equal(t, Signature(vecToken, replyTime, vecNonce, string(long)), string(sig[:]))
 }

@@ -26,7 +26,7 @@ func Signature(token, timestamp, nonce string, extra ...string) string {
 
 // Sign is Signature for a receiver's hot path: the signature of token,
 // timestamp, nonce and, if not nil, encrypt (bytes of a body), into dst,
-// without allocating for parts of the usual size.
+// without allocating, however long encrypt is.
 func Sign(dst *[SignatureLen]byte, token, timestamp, nonce string, encrypt []byte) {
 	parts := [4]part{{s: token}, {s: timestamp}, {s: nonce}, {b: encrypt}}
 	n := 3
@@ -68,20 +68,19 @@ func (p part) less(q part) bool {
 	return string(p.b) < string(q.b)
 }
 
-// sign sorts parts bytewise, joins them, and writes the hex SHA-1 of the
-// result into dst.
+// sign sorts parts bytewise and writes the hex SHA-1 of them joined into
+// dst, without allocating.
 func sign(dst *[SignatureLen]byte, parts []part) {
 	for i := 1; i < len(parts); i++ { // insertion sort: three or four parts
 		for j := i; j > 0 && parts[j].less(parts[j-1]); j-- {
 			parts[j], parts[j-1] = parts[j-1], parts[j]
 		}
 	}
-	var buf [1024]byte
-	joined := buf[:0]
+	h := sha1.New() // the parts go in one by one: no joined copy, of any length
 	for _, p := range parts {
-		joined = append(joined, p.s...)
-		joined = append(joined, p.b...)
+		h.Write([]byte(p.s))
+		h.Write(p.b)
 	}
-	sum := sha1.Sum(joined)
-	hex.Encode(dst[:], sum[:])
+	var sum [sha1.Size]byte
+	hex.Encode(dst[:], h.Sum(sum[:0]))
 }
