@@ -48,6 +48,9 @@ func (ib *Inbox) Accept(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, e
 		return nil, fmt.Errorf("inbox: accepting a push: %w", err)
 	}
 	ib.accepted.Store(key, time.Now())
+	if ib.acceptedN.Add(1)%acceptedSweep == 0 {
+		ib.forgetAccepted()
+	}
 	ib.notify()
 	return nil, nil
 }

@@ -125,12 +125,14 @@ type Inbox struct {
 	claims *csmsg.MemoryDedup // the Deduper's in-flight claims
 	// accepted holds the keys Accept recorded (with when), until the
 	// Receiver completes or releases their claims, so that Complete need
-	// not write them again; Purge forgets those of a Receiver whose Dedup
-	// is not this Inbox, which never completes them.
-	accepted sync.Map
-	wake     chan struct{} // a job may be ready: a token wakes one idle worker
-	run      atomic.Bool   // Run is running
-	close    sync.Once
+	// not write them again. Those of a Receiver whose Dedup is not this
+	// Inbox are never completed: forgetAccepted drops them after a minute,
+	// called from Purge and every acceptedSweep accepts.
+	accepted  sync.Map
+	acceptedN atomic.Uint64 // accepts, for the sweep
+	wake      chan struct{} // a job may be ready: a token wakes one idle worker
+	run       atomic.Bool   // Run is running
+	close     sync.Once
 }
 
 // Open opens (or creates) the inbox file at path: a bbolt file, for a
@@ -235,16 +237,26 @@ func (ib *Inbox) Drop(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// Purge forgets the keys past KeyRetention and the dead letters past
-// DeadRetention now; Run does it every DefaultPurgeInterval.
-func (ib *Inbox) Purge(ctx context.Context) error {
-	stale := time.Now().Add(-DefaultPurgeInterval)
+// acceptedSweep is how many accepts pass between two sweeps of the
+// accepted keys.
+const acceptedSweep = 4096
+
+// forgetAccepted drops the accepted keys older than a minute: their claims
+// were completed or released long ago, or never will be.
+func (ib *Inbox) forgetAccepted() {
+	stale := time.Now().Add(-time.Minute)
 	ib.accepted.Range(func(key, at any) bool {
 		if at.(time.Time).Before(stale) {
 			ib.accepted.Delete(key)
 		}
 		return true
 	})
+}
+
+// Purge forgets the keys past KeyRetention and the dead letters past
+// DeadRetention now; Run does it every DefaultPurgeInterval.
+func (ib *Inbox) Purge(ctx context.Context) error {
+	ib.forgetAccepted()
 	p, err := ib.store.Purge(ctx, ib.opts.KeyRetention, ib.opts.DeadRetention)
 	if err != nil {
 		return fmt.Errorf("inbox: purging: %w", err)

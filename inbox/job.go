@@ -75,7 +75,8 @@ func (j *Job) Once(ctx context.Context, name string, fn func(ctx context.Context
 	if err != nil {
 		return nil, err
 	}
-	if err := j.store.SaveStep(context.WithoutCancel(ctx), j.lease, name, result); err != nil {
+	err = settle(ctx, func(ctx context.Context) error { return j.store.SaveStep(ctx, j.lease, name, result) })
+	if err != nil {
 		return nil, fmt.Errorf("inbox: recording step %q: %w", name, err)
 	}
 	j.mu.Lock()

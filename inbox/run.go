@@ -98,7 +98,19 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 	poll := time.NewTimer(ib.opts.PollInterval)
 	defer poll.Stop()
 	for ctx.Err() == nil {
-		jobs, err := ib.store.Claim(ctx, 1, ib.opts.Lease)
+		// The claim outlives ctx, bounded: a store may commit it after ctx
+		// ended (the file store batches it), and then the job is given
+		// back below rather than run or left leased.
+		var jobs []queue.Job
+		err := settle(ctx, func(cctx context.Context) error {
+			var err error
+			jobs, err = ib.store.Claim(cctx, 1, ib.opts.Lease)
+			return err
+		})
+		if ctx.Err() != nil {
+			r.giveBack(jobsCtx, jobs)
+			return
+		}
 		switch {
 		case errors.Is(err, queue.ErrClosed):
 			r.mu.Lock()
@@ -108,7 +120,7 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 			r.mu.Unlock()
 			r.stopLoop()
 			return
-		case err != nil && ctx.Err() == nil:
+		case err != nil:
 			ib.logger.ErrorContext(ctx, "inbox: claiming a job", slog.Any("err", err))
 		}
 		if len(jobs) > 0 {
@@ -128,6 +140,16 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 		case <-ctx.Done():
 		case <-ib.wake:
 		case <-poll.C:
+		}
+	}
+}
+
+// giveBack returns jobs claimed as Run was ending, without running them
+// and without counting their attempt.
+func (r *runner) giveBack(ctx context.Context, jobs []queue.Job) {
+	for _, j := range jobs {
+		if err := settle(ctx, func(ctx context.Context) error { return r.ib.store.Return(ctx, j.Lease) }); err != nil {
+			r.ib.logger.ErrorContext(ctx, "inbox: returning a job claimed at shutdown", slog.Uint64("job", j.Lease.ID), slog.Any("err", err))
 		}
 	}
 }
