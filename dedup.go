@@ -18,7 +18,8 @@ import (
 // instances; and so that a replay of a captured push, which still carries
 // a valid signature for [Config.Tolerance], is answered from the store and
 // never handled again. It is the extension point for such a store:
-// [MemoryDedup] serves one instance, the redisdedup module many.
+// [MemoryDedup] serves one instance, csmsgredis.Dedup (the csmsgredis
+// module) many.
 //
 // Each attempt at a push claims the push's key ([DedupKey]) under an owner,
 // a token unique to the attempt, and only that owner can extend, complete

@@ -379,7 +379,7 @@ func TestKinds(t *testing.T) {
 // (NAME.xml and NAME.json, their goldens in testdata/marshal/, a golden
 // case), that a fuzz target's seeds or builder leave out, or that the
 // fuzz targets' checks would not take. (cmd/csmsg holds "csmsg send" to
-// the table; redisdedup/loadtest its rotation.)
+// the table; csmsgredis/loadtest its rotation.)
 func TestKindsCovered(t *testing.T) {
 	seeds := map[string]map[Format]bool{}
 	for _, body := range seedBodies(t) {

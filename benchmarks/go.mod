@@ -5,7 +5,7 @@ go 1.23
 require (
 	github.com/bytedance/sonic v1.15.5
 	github.com/csmsg/csmsg v0.2.0
-	github.com/csmsg/csmsg/redisdedup v0.0.0
+	github.com/csmsg/csmsg/csmsgredis v0.0.0
 	github.com/goccy/go-json v0.10.5
 	github.com/json-iterator/go v1.1.12
 	github.com/medivhzhan/weapp/v3 v3.8.1
@@ -20,6 +20,7 @@ require (
 	github.com/bytedance/sonic/loader v0.5.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
+	github.com/csmsg/csmsg/inbox v0.2.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/fatih/color v1.16.0 // indirect
 	github.com/go-redis/redis/v8 v8.11.5 // indirect
@@ -40,4 +41,6 @@ require (
 
 replace github.com/csmsg/csmsg => ../
 
-replace github.com/csmsg/csmsg/redisdedup => ../redisdedup
+replace github.com/csmsg/csmsg/csmsgredis => ../csmsgredis
+
+replace github.com/csmsg/csmsg/inbox => ../inbox

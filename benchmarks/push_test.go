@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/csmsg/csmsg/csmsgtest"
-	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 	silenceperconfig "github.com/silenceper/wechat/v2/miniprogram/config"
 	silenceperctx "github.com/silenceper/wechat/v2/miniprogram/context"
@@ -42,7 +42,7 @@ import (
 //   - csmsg-315k: the same, its MemoryDedup holding 315,000 other pushes
 //     (what it keeps at 1,000 pushes a second).
 //   - csmsg-nodedup: the same with Config.DisableDedup.
-//   - csmsg-redis: the same with redisdedup's Store (only with REDIS_ADDR).
+//   - csmsg-redis: the same with csmsgredis.Dedup (only with REDIS_ADDR).
 //   - silenceper: silenceper/wechat v2.1.10's PushReceiver.GetMsgData and
 //     json.Unmarshal or xml.Unmarshal into a flat struct. It checks less:
 //     no msg_signature, no timestamp, no dedup; compatible mode is its safe
@@ -240,7 +240,7 @@ func pushImpls(tb testing.TB, mode csmsgtest.Mode) []pushImpl {
 	}
 	redisSkip := ""
 	if os.Getenv("REDIS_ADDR") == "" {
-		redisSkip = "set REDIS_ADDR to a Redis to benchmark redisdedup"
+		redisSkip = "set REDIS_ADDR to a Redis to benchmark csmsgredis.Dedup"
 	}
 	return []pushImpl{
 		{name: "floor", make: stateless(newFloor(mode).serve)},
@@ -270,7 +270,7 @@ func pushImpls(tb testing.TB, mode csmsgtest.Mode) []pushImpl {
 		}},
 		{name: "csmsg-redis", skip: redisSkip, make: func(tb testing.TB) (func(http.ResponseWriter, *http.Request), func()) {
 			cfg := receiverCfg(mode)
-			cfg.Dedup = redisdedup.New(benchRedis(tb), redisdedup.Options{Prefix: benchPrefix(), Now: cfg.Now})
+			cfg.Dedup = csmsgredis.NewDedup(benchRedis(tb), csmsgredis.DedupOptions{Prefix: benchPrefix(), Now: cfg.Now})
 			return handler(cfg), nil
 		}},
 		{name: "silenceper", make: stateless(newSilenceper().serve)},

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks csmsg. First a push's whole cost (BenchmarkPush, this module):
 # a pre-built request with a fresh body through Receiver.Handler in each
-# mode and format, with the default dedup, without, and with redisdedup's
-# Store (when REDIS_ADDR names a Redis), against the floor (the work the
+# mode and format, with the default dedup, without, and with csmsgredis's
+# Dedup (when REDIS_ADDR names a Redis), against the floor (the work the
 # mode cannot skip, in plain code), reading alone, and silenceper/wechat
 # v2.1.10's receive path. Then parsing: against the standard library and
 # its own reference decoders (the root module's BenchmarkDecode and

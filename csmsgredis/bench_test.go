@@ -68,7 +68,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 func benchQueue(b *testing.B) *Queue {
 	b.Helper()
 	rdb := testRedis(b)
-	q, err := NewQueue(context.Background(), rdb, Options{Prefix: testPrefix(b, rdb)})
+	q, err := NewQueue(context.Background(), rdb, QueueOptions{Prefix: testPrefix(b, rdb)})
 	if err != nil {
 		b.Fatal(err)
 	}

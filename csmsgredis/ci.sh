@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # CI of the csmsgredis module: installs redis-server if it is missing,
 # starts one of its own on a free loopback port and a one-node Redis
-# Cluster on another, and runs gofmt, vet, staticcheck and the
-# race-detected tests (the conformance suite of inbox/storetest on both,
+# Cluster on another, and runs gofmt, vet, staticcheck, the race-detected
+# tests (the queue: the conformance suite of inbox/storetest on both,
 # Redis stopped and restarted while accepting, the two-instance crash
-# test), none skipped: REDIS_ADDR and REDIS_CLUSTER_ADDR are set. The
-# Redis servers are stopped on exit. .ci/run calls it:
-# `bash csmsgredis/ci.sh`.
+# test; the Dedup: its contract, two instances behind one Redis, faults),
+# none skipped: REDIS_ADDR and REDIS_CLUSTER_ADDR are set, and the Dedup's
+# bounded load run ($LOAD_DURATION per scenario, default 5s). The Redis
+# servers are stopped on exit. .ci/run calls it: `bash csmsgredis/ci.sh`.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 STATICCHECK=${STATICCHECK:-honnef.co/go/tools/cmd/staticcheck@v0.8.2}
+LOAD_DURATION=${LOAD_DURATION:-5s}
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -107,5 +109,8 @@ grep -E '^(ok|FAIL|--- FAIL)' "$tmp/test.log" || true
 if grep -q -- '--- SKIP' "$tmp/test.log"; then
   grep -B1 -A2 -- '--- SKIP' "$tmp/test.log"; echo "tests were skipped although REDIS_ADDR is set"; exit 1
 fi
+
+echo "--- the Dedup's load run ($LOAD_DURATION per scenario)"
+go run ./loadtest -duration "$LOAD_DURATION" -concurrency 64 -redis "$REDIS_ADDR"
 
 echo "csmsgredis CI passed"

@@ -13,7 +13,7 @@ var (
 	// Receiver answers an error status and WeChat retries).
 	ErrRedis = errors.New("csmsgredis: redis call failed")
 
-	// ErrPrefix means Options.Prefix holds a brace, which would break the
+	// ErrPrefix means QueueOptions.Prefix holds a brace, which would break the
 	// hash tag that keeps a queue's keys in one slot.
 	ErrPrefix = errors.New("csmsgredis: prefix must not hold { or }")
 )

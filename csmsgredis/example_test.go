@@ -20,7 +20,7 @@ func ExampleNewQueue() {
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()
-	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.Options{Prefix: "bot"})
+	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.QueueOptions{Prefix: "bot"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestSlowUserHoldsOnlyItself(t *testing.T) {
 			rdb := testRedis(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			q, err := NewQueue(ctx, rdb, Options{Prefix: testPrefix(t, rdb)})
+			q, err := NewQueue(ctx, rdb, QueueOptions{Prefix: testPrefix(t, rdb)})
 			require.NoError(t, err)
 			backoff := 300 * time.Millisecond
 			ib := inbox.New(q, inbox.Options{Workers: 4, PollInterval: 10 * time.Millisecond,

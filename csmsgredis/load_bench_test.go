@@ -58,7 +58,7 @@ func BenchmarkTwoInstancesOpenLoop(b *testing.B) {
 	for range 2 {
 		rdb := redis.NewClient(&redis.Options{Addr: addr, PoolSize: 64})
 		defer rdb.Close()
-		q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.Options{Prefix: prefix})
+		q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.QueueOptions{Prefix: prefix})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,20 +17,20 @@ import (
 // "{prefix}:format" and checked by [NewQueue].
 const Format = "1"
 
-// DefaultPrefix is the prefix of a queue's keys when Options.Prefix is
+// DefaultQueuePrefix is the prefix of a queue's keys when QueueOptions.Prefix is
 // empty.
-const DefaultPrefix = "csmsg:inbox"
+const DefaultQueuePrefix = "csmsg:inbox"
 
 // purgeBatch is the most keys (and dead letters) one purge script
 // forgets, so that no script holds Redis for long; Purge loops.
 const purgeBatch = 1000
 
-// Options configures a [Queue]. The zero value is ready to use.
-type Options struct {
+// QueueOptions configures a [Queue]. The zero value is ready to use.
+type QueueOptions struct {
 	// Prefix names the queue: every key is "{Prefix}:...", one hash tag,
 	// so one Redis Cluster slot. Queues with different prefixes are
 	// independent (and may live on different shards). Empty means
-	// DefaultPrefix; braces are refused.
+	// DefaultQueuePrefix; braces are refused.
 	Prefix string
 }
 
@@ -52,10 +52,10 @@ type Queue struct {
 // (or, on an empty Redis, writing) its format version: a queue written by
 // another format is [queue.ErrFormat]. The caller keeps rdb: Close does
 // not close it.
-func NewQueue(ctx context.Context, rdb redis.UniversalClient, opts Options) (*Queue, error) {
+func NewQueue(ctx context.Context, rdb redis.UniversalClient, opts QueueOptions) (*Queue, error) {
 	prefix := opts.Prefix
 	if prefix == "" {
-		prefix = DefaultPrefix
+		prefix = DefaultQueuePrefix
 	}
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("%w: %q", ErrPrefix, prefix)

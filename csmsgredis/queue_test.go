@@ -79,7 +79,7 @@ func TestConformance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rdb := tc.client(t)
 			storetest.Run(t, func(t *testing.T, now func() time.Time) queue.Store {
-				q, err := NewQueue(context.Background(), rdb, Options{Prefix: testPrefix(t, rdb)})
+				q, err := NewQueue(context.Background(), rdb, QueueOptions{Prefix: testPrefix(t, rdb)})
 				require.NoError(t, err)
 				q.now = now
 				return q
@@ -103,7 +103,7 @@ func TestNewQueueErrors(t *testing.T) {
 		{"other format", other, queue.ErrFormat, `inbox: store format not supported: {` + other + `} holds format "0", this code reads "1"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			q, err := NewQueue(ctx, rdb, Options{Prefix: tc.prefix})
+			q, err := NewQueue(ctx, rdb, QueueOptions{Prefix: tc.prefix})
 			assert.Nil(t, q)
 			assert.ErrorIs(t, err, tc.want)
 			assert.EqualError(t, err, tc.text)
@@ -116,7 +116,7 @@ func TestNewQueueWritesFormat(t *testing.T) {
 	ctx := context.Background()
 	prefix := testPrefix(t, rdb)
 	for range 2 { // writes it, then reads it
-		_, err := NewQueue(ctx, rdb, Options{Prefix: prefix})
+		_, err := NewQueue(ctx, rdb, QueueOptions{Prefix: prefix})
 		require.NoError(t, err)
 		assert.Equal(t, Format, rdb.Get(ctx, "{"+prefix+"}:format").Val())
 	}
@@ -126,7 +126,7 @@ func TestNewQueueWritesFormat(t *testing.T) {
 func TestLeasesOnRedisClock(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := context.Background()
-	q, err := NewQueue(ctx, rdb, Options{Prefix: testPrefix(t, rdb)})
+	q, err := NewQueue(ctx, rdb, QueueOptions{Prefix: testPrefix(t, rdb)})
 	require.NoError(t, err)
 	before := time.Now()
 	a, err := q.Accept(ctx, queue.Push{Key: "k", Group: "g", Body: []byte("x")})
@@ -162,7 +162,7 @@ func TestLeasesOnRedisClock(t *testing.T) {
 func TestPurgeInBatches(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := context.Background()
-	q, err := NewQueue(ctx, rdb, Options{Prefix: testPrefix(t, rdb)})
+	q, err := NewQueue(ctx, rdb, QueueOptions{Prefix: testPrefix(t, rdb)})
 	require.NoError(t, err)
 	c := storetest.NewClock()
 	q.now = c.Now

@@ -91,7 +91,7 @@ func TestAcceptWhileRedisIsDown(t *testing.T) {
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: server.addr(), MaxRetries: 1, DialTimeout: time.Second})
 	defer rdb.Close()
-	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.Options{Prefix: "bot"})
+	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.QueueOptions{Prefix: "bot"})
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	ib := inbox.New(q, inbox.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})

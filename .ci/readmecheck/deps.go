@@ -10,7 +10,6 @@ import (
 	_ "github.com/csmsg/csmsg/csmsgredis"
 	_ "github.com/csmsg/csmsg/csmsgtest"
 	_ "github.com/csmsg/csmsg/inbox"
-	_ "github.com/csmsg/csmsg/redisdedup"
 	_ "github.com/gin-gonic/gin"
 	_ "github.com/redis/go-redis/v9"
 )

@@ -4,7 +4,6 @@ go 1.25.0
 
 require (
 	github.com/csmsg/csmsg v0.2.0
-	github.com/csmsg/csmsg/redisdedup v0.0.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/redis/go-redis/v9 v9.17.3
 )
@@ -48,8 +47,6 @@ require (
 )
 
 replace github.com/csmsg/csmsg => ../..
-
-replace github.com/csmsg/csmsg/redisdedup => ../../redisdedup
 
 replace github.com/csmsg/csmsg/inbox => ../../inbox
 

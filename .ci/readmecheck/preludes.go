@@ -132,7 +132,6 @@ var knownImports = map[string]string{
 	"inbox":      "github.com/csmsg/csmsg/inbox",
 	"kf":         "github.com/csmsg/csmsg/kf",
 	"kftest":     "github.com/csmsg/csmsg/kf/kftest",
-	"redisdedup": "github.com/csmsg/csmsg/redisdedup",
 	"redis":      "github.com/redis/go-redis/v9",
 	"gin":        "github.com/gin-gonic/gin",
 }

@@ -151,7 +151,7 @@ func openInbox(ctx context.Context, path, redisAddr string, opts inbox.Options) 
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr,
 		DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
 		MaxRetries: 1, ContextTimeoutEnabled: true})
-	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.Options{Prefix: "echobot"})
+	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.QueueOptions{Prefix: "echobot"})
 	if err != nil {
 		rdb.Close()
 		return nil, err

@@ -36,7 +36,7 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
 	rdb := redis.NewClient(&redis.Options{Addr: *addr, MaxRetries: 1, DialTimeout: time.Second})
-	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.Options{Prefix: *prefix})
+	q, err := csmsgredis.NewQueue(ctx, rdb, csmsgredis.QueueOptions{Prefix: *prefix})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestLoad(t *testing.T) {
 			}
 			t.Run(Name(cfg), func(t *testing.T) {
 				if instances > 1 && redisAddr == "" {
-					t.Skip("set REDIS_ADDR to a redis-server to run these tests; .ci/redis.sh does")
+					t.Skip("set REDIS_ADDR to a redis-server to run these tests; csmsgredis/ci.sh does")
 				}
 				res, err := Run(context.Background(), cfg)
 				require.NoError(t, err)

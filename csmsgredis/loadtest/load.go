@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/csmsg/csmsg/csmsgtest"
 	"github.com/csmsg/csmsg/internal/wxcrypto"
-	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -62,7 +62,7 @@ type Config struct {
 	Concurrency int
 
 	// Instances is 1 (with csmsg.MemoryDedup) or 2 (sharing the Redis at
-	// RedisAddr through a redisdedup.Store each).
+	// RedisAddr through a csmsgredis.Dedup each).
 	Instances int
 	RedisAddr string
 
@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if err := c.Ping(ctx).Err(); err != nil {
 				return nil, fmt.Errorf("loadtest: Redis at %s: %w", cfg.RedisAddr, err)
 			}
-			d = redisdedup.New(c, redisdedup.Options{Prefix: prefix})
+			d = csmsgredis.NewDedup(c, csmsgredis.DedupOptions{Prefix: prefix})
 		}
 		mux := http.NewServeMux()
 		for _, mode := range []csmsgtest.Mode{csmsgtest.ModePlaintext, csmsgtest.ModeSafe} {

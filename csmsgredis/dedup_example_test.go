@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/redisdedup"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -33,7 +33,7 @@ func Example() {
 
 	r, err := csmsg.NewReceiver(csmsg.Config{
 		Token:  "AAAAA",
-		Dedup:  redisdedup.New(rdb, redisdedup.Options{Prefix: "myapp:csmsg:"}),
+		Dedup:  csmsgredis.NewDedup(rdb, csmsgredis.DedupOptions{Prefix: "myapp:csmsg:"}),
 		Logger: slog.Default(), // reports a Redis failure; the push is still handled
 	})
 	if err != nil {

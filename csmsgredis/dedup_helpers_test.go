@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"bytes"
@@ -15,13 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/csmsg/csmsg/redisdedup"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 )
 
 // skipMessage says how to run the tests that need Redis.
-const skipMessage = "set REDIS_ADDR to a redis-server to run these tests; .ci/redis.sh does"
+const skipMessage = "set REDIS_ADDR to a redis-server to run these tests; csmsgredis/ci.sh does"
 
 // redisAddr returns the address of the Redis the tests share, or skips t.
 func redisAddr(t testing.TB) string {
@@ -67,13 +67,13 @@ func uniquePrefix(t testing.TB) string {
 	return "csmsgtest:" + name + ":" + hex.EncodeToString(b[:]) + ":"
 }
 
-// newStore returns a Store on client with opts and a prefix of its own
+// newDedup returns a Dedup on client with opts and a prefix of its own
 // unless opts names one.
-func newStore(t testing.TB, client redis.UniversalClient, opts redisdedup.Options) *redisdedup.Store {
+func newDedup(t testing.TB, client redis.UniversalClient, opts csmsgredis.DedupOptions) *csmsgredis.Dedup {
 	if opts.Prefix == "" {
 		opts.Prefix = uniquePrefix(t)
 	}
-	return redisdedup.New(client, opts)
+	return csmsgredis.NewDedup(client, opts)
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
@@ -92,9 +92,9 @@ type ownRedis struct {
 	once sync.Once
 }
 
-// startRedis starts a redis-server of the test's own on a free loopback
+// startOwnRedis starts a redis-server of the test's own on a free loopback
 // port, stopped when t ends, or skips t if there is no redis-server binary.
-func startRedis(t testing.TB) *ownRedis {
+func startOwnRedis(t testing.TB) *ownRedis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {

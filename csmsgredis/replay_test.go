@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/csmsg/csmsg/csmsgtest"
-	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -77,7 +77,7 @@ func TestReplayWindow(t *testing.T) {
 				for i := range handlers {
 					cfg := cfgOf(mode)
 					cfg.Now = clock.Now
-					cfg.Dedup = redisdedup.New(rdb, redisdedup.Options{Prefix: prefix, Now: clock.Now, TTL: time.Second})
+					cfg.Dedup = csmsgredis.NewDedup(rdb, csmsgredis.DedupOptions{Prefix: prefix, Now: clock.Now, TTL: time.Second})
 					r, err := csmsg.NewReceiver(cfg)
 					require.NoError(t, err)
 					handlers[i] = r.Handler(func(_ context.Context, m csmsg.Message) (*csmsg.Reply, error) {
@@ -132,7 +132,7 @@ func TestRoundTrips(t *testing.T) {
 	rdb := newClient(t, redisAddr(t))
 	hook := &countingHook{}
 	rdb.AddHook(hook)
-	store := redisdedup.New(rdb, redisdedup.Options{Prefix: uniquePrefix(t)})
+	store := csmsgredis.NewDedup(rdb, csmsgredis.DedupOptions{Prefix: uniquePrefix(t)})
 	r, err := csmsg.NewReceiver(csmsg.Config{Token: plainCfg.Token, Dedup: store})
 	require.NoError(t, err)
 	h := r.Handler(func(_ context.Context, m csmsg.Message) (*csmsg.Reply, error) { return csmsg.Transfer(m), nil })
@@ -185,7 +185,7 @@ func TestExtendIsOneRoundTrip(t *testing.T) {
 	rdb := newClient(t, redisAddr(t))
 	hook := &pipelineHook{}
 	rdb.AddHook(hook)
-	s := redisdedup.New(rdb, redisdedup.Options{Prefix: uniquePrefix(t)})
+	s := csmsgredis.NewDedup(rdb, csmsgredis.DedupOptions{Prefix: uniquePrefix(t)})
 	var claims []csmsg.Claim
 	for i := 0; i < 20; i++ {
 		c := csmsg.Claim{Key: "k" + strconv.Itoa(i), Owner: "o" + strconv.Itoa(i)}

@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/csmsg/csmsg/csmsgtest"
-	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -136,11 +136,11 @@ func TestHandlerPanicReleasesClaim(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
 			var d csmsg.Deduper
-			var rs *redisdedup.Store
+			var rs *csmsgredis.Dedup
 			var rdb *redis.Client
 			if store == "redis" {
 				rdb = sharedClient(t)
-				rs = newStore(t, rdb, redisdedup.Options{})
+				rs = newDedup(t, rdb, csmsgredis.DedupOptions{})
 				d = rs
 			}
 			var calls atomic.Int64

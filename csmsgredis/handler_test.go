@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/csmsg/csmsg/csmsgtest"
 	"github.com/csmsg/csmsg/internal/wxcrypto"
-	"github.com/csmsg/csmsg/redisdedup"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -138,23 +138,23 @@ func plaintext(t testing.TB, _ *csmsg.Receiver, mode csmsgtest.Mode, a attempt) 
 }
 
 // pair returns two instances of mode sharing one Redis through clients of
-// their own, and a Store of the same keys for the test to look with.
-func pair(t *testing.T, mode csmsgtest.Mode, opts redisdedup.Options, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *redisdedup.Store, *redis.Client) {
+// their own, and a Dedup of the same keys for the test to look with.
+func pair(t *testing.T, mode csmsgtest.Mode, opts csmsgredis.DedupOptions, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *csmsgredis.Dedup, *redis.Client) {
 	t.Helper()
 	return pairOf(t, cfgOf(mode), opts, logger, fns...)
 }
 
 // pairOf is pair of instances of cfg.
-func pairOf(t *testing.T, cfg csmsg.Config, opts redisdedup.Options, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *redisdedup.Store, *redis.Client) {
+func pairOf(t *testing.T, cfg csmsg.Config, opts csmsgredis.DedupOptions, logger *slog.Logger, fns ...csmsg.HandlerFunc) ([2]*instance, *csmsgredis.Dedup, *redis.Client) {
 	t.Helper()
 	addr := redisAddr(t)
 	opts.Prefix = uniquePrefix(t)
 	var insts [2]*instance
 	for i := range insts {
-		insts[i] = newInstance(t, cfg, redisdedup.New(newClient(t, addr), opts), logger, fns[i%len(fns)])
+		insts[i] = newInstance(t, cfg, csmsgredis.NewDedup(newClient(t, addr), opts), logger, fns[i%len(fns)])
 	}
 	rdb := newClient(t, addr)
-	return insts, redisdedup.New(rdb, opts), rdb
+	return insts, csmsgredis.NewDedup(rdb, opts), rdb
 }
 
 // transferring counts its calls and answers each text with a transfer
@@ -179,7 +179,7 @@ func TestTwoInstancesOnePush(t *testing.T) {
 			t.Run(fmt.Sprintf("%v/%v", mode, f), func(t *testing.T) {
 				t.Parallel()
 				h := &transferring{pause: 100 * time.Millisecond}
-				insts, _, _ := pair(t, mode, redisdedup.Options{}, nil, h.handle)
+				insts, _, _ := pair(t, mode, csmsgredis.DedupOptions{}, nil, h.handle)
 				msg := textMsg()
 
 				attempts := make([]attempt, 3)
@@ -222,7 +222,7 @@ func TestFailureLetsRetryRunElsewhere(t *testing.T) {
 		return nil, errors.New("the backend's database is down")
 	}
 	h := &transferring{}
-	insts, _, _ := pair(t, csmsgtest.ModeSafe, redisdedup.Options{}, nil, failing, h.handle)
+	insts, _, _ := pair(t, csmsgtest.ModeSafe, csmsgredis.DedupOptions{}, nil, failing, h.handle)
 	msg := textMsg()
 
 	t.Run("after", func(t *testing.T) {
@@ -262,7 +262,7 @@ func TestCrashedInstanceClaimLapses(t *testing.T) {
 	t.Parallel()
 	h := &transferring{}
 	lease := 300 * time.Millisecond
-	insts, store, _ := pair(t, csmsgtest.ModePlaintext, redisdedup.Options{Lease: lease}, nil, h.handle)
+	insts, store, _ := pair(t, csmsgtest.ModePlaintext, csmsgredis.DedupOptions{Lease: lease}, nil, h.handle)
 	msg := textMsg()
 	_, done, err := store.Acquire(ctx, csmsg.DedupKey(msg), "crashed-instance", never)
 	require.NoError(t, err)
@@ -287,7 +287,7 @@ func TestKeysExpireAfterTTL(t *testing.T) {
 	ttl := 300 * time.Millisecond
 	cfg := cfgOf(csmsgtest.ModePlaintext)
 	cfg.Tolerance = -1
-	insts, store, rdb := pairOf(t, cfg, redisdedup.Options{TTL: ttl}, nil, h.handle)
+	insts, store, rdb := pairOf(t, cfg, csmsgredis.DedupOptions{TTL: ttl}, nil, h.handle)
 	msg := textMsg()
 	rkey := store.Key(csmsg.DedupKey(msg))
 
@@ -312,14 +312,14 @@ func TestKeysExpireAfterTTL(t *testing.T) {
 // handled again (a duplicate is better than a lost message).
 func TestRedisStoppedMidTest(t *testing.T) {
 	t.Parallel()
-	own := startRedis(t)
+	own := startOwnRedis(t)
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	h := &transferring{}
 	prefix := uniquePrefix(t)
 	var insts [2]*instance
 	for i := range insts {
-		insts[i] = newInstance(t, plainCfg, redisdedup.New(newClient(t, own.Addr), redisdedup.Options{Prefix: prefix}), logger, h.handle)
+		insts[i] = newInstance(t, plainCfg, csmsgredis.NewDedup(newClient(t, own.Addr), csmsgredis.DedupOptions{Prefix: prefix}), logger, h.handle)
 	}
 
 	msg := textMsg()
@@ -339,7 +339,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 	assert.Equal(t, int64(2), h.calls.Load(), "the push is handled without Redis")
 	assert.Contains(t, logs.String(), "the dedup store failed")
 	assert.Contains(t, logs.String(), "handling the push without deduplication")
-	assert.Contains(t, logs.String(), "redisdedup: acquire")
+	assert.Contains(t, logs.String(), "csmsgredis: acquire")
 
 	a = send(t, insts[0], csmsgtest.ModePlaintext, msg, csmsg.FormatXML)
 	assert.Contains(t, plaintext(t, insts[0].r, csmsgtest.ModePlaintext, a), "transfer_customer_service")
@@ -354,7 +354,7 @@ func TestRedisStoppedMidTest(t *testing.T) {
 func TestSlowHandlerTransferReachesRetry(t *testing.T) {
 	t.Parallel()
 	h := &transferring{pause: 6 * time.Second}
-	insts, _, _ := pair(t, csmsgtest.ModeSafe, redisdedup.Options{}, nil, h.handle)
+	insts, _, _ := pair(t, csmsgtest.ModeSafe, csmsgredis.DedupOptions{}, nil, h.handle)
 	msg := textMsg()
 
 	first := make(chan attempt, 1)

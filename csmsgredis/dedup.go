@@ -1,4 +1,4 @@
-package redisdedup
+package csmsgredis
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Defaults of the zero fields of [Options].
+// Defaults of the zero fields of [DedupOptions].
 const (
-	// DefaultPrefix is the prefix of every key the store writes.
-	DefaultPrefix = "csmsg:dedup:"
+	// DefaultDedupPrefix is the prefix of every key a Dedup writes.
+	DefaultDedupPrefix = "csmsg:dedup:"
 
 	// DefaultMinPoll is the first pause of an Acquire waiting for another
 	// attempt's outcome.
@@ -25,11 +25,11 @@ const (
 	DefaultMaxPoll = 200 * time.Millisecond
 )
 
-// Options configures a [Store]. The zero value of every field is a sound
+// DedupOptions configures a [Dedup]. The zero value of every field is a sound
 // default.
-type Options struct {
+type DedupOptions struct {
 	// Prefix is prepended to each csmsg.DedupKey to make the Redis key:
-	// "" means DefaultPrefix. The keys already name the mini program, so
+	// "" means DefaultDedupPrefix. The keys already name the mini program, so
 	// several can share a prefix; give a prefix of its own to each
 	// deployment (staging, production) that shares the Redis.
 	Prefix string
@@ -62,18 +62,18 @@ type Options struct {
 	MinPoll, MaxPoll time.Duration
 }
 
-// Store is a [csmsg.Deduper] kept in Redis, for a backend of several
+// Dedup is a [csmsg.Deduper] kept in Redis, for a backend of several
 // instances behind a load balancer: WeChat's retry of a push may land on
 // any of them, and every instance sees every claim and answer. Its methods
 // are safe for concurrent use.
 //
 // Each push is one Redis key, the Prefix and its csmsg.DedupKey, so every
-// operation touches one key and the Store works on a single node, with
+// operation touches one key and the Dedup works on a single node, with
 // Sentinel and on a Cluster alike. While an attempt handles the push the
 // key holds a claim naming the attempt's owner and expires after the
 // Lease; once the push is handled it holds the answer and expires at the
 // keep-until time the Receiver passes, or after the TTL if that is later.
-type Store struct {
+type Dedup struct {
 	client           redis.UniversalClient
 	prefix           string
 	lease, ttl       time.Duration
@@ -81,9 +81,9 @@ type Store struct {
 	now              func() time.Time
 }
 
-// New returns a Store keeping its keys in client, which it does not close.
-func New(client redis.UniversalClient, opts Options) *Store {
-	s := &Store{
+// NewDedup returns a Dedup keeping its keys in client, which it does not close.
+func NewDedup(client redis.UniversalClient, opts DedupOptions) *Dedup {
+	s := &Dedup{
 		client:  client,
 		prefix:  opts.Prefix,
 		lease:   opts.Lease,
@@ -96,7 +96,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 		s.now = time.Now
 	}
 	if s.prefix == "" {
-		s.prefix = DefaultPrefix
+		s.prefix = DefaultDedupPrefix
 	}
 	if s.lease <= 0 {
 		s.lease = csmsg.DefaultDedupLease
@@ -117,7 +117,7 @@ func New(client redis.UniversalClient, opts Options) *Store {
 }
 
 // Key returns the Redis key of a csmsg.DedupKey: the Prefix and key.
-func (s *Store) Key(key string) string { return s.prefix + key }
+func (s *Dedup) Key(key string) string { return s.prefix + key }
 
 // A key's value is a one-byte tag and what it tags.
 const (
@@ -160,11 +160,11 @@ end
 return 0
 `)
 
-// completeScript replaces the claim ARGV[1] on KEYS[1] with the answer
+// dedupCompleteScript replaces the claim ARGV[1] on KEYS[1] with the answer
 // ARGV[2] for ARGV[3] milliseconds: 1 if the claim was held, else 0. Only
 // the holder completes a claim, once: a second Complete, even of the same
 // answer, finds the answer and no claim.
-var completeScript = redis.NewScript(`
+var dedupCompleteScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
 	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 	return 1
@@ -190,7 +190,7 @@ return 0
 // (then it claims the key), or ctx ends (then its error matches
 // ctx.Err()). A Redis failure is returned wrapped: a csmsg.Handler then
 // handles the push without deduplication and logs the failure.
-func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.Time) (answer []byte, done bool, err error) {
+func (s *Dedup) Acquire(ctx context.Context, key, owner string, keepUntil time.Time) (answer []byte, done bool, err error) {
 	rkey, claim := s.Key(key), claimValue(owner)
 	pause := s.minPoll
 	for {
@@ -201,9 +201,9 @@ func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.T
 		res, err := acquireScript.Run(ctx, s.client, []string{rkey}, claim, ms(s.lease), keep).Slice()
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
-				return nil, false, fmt.Errorf("redisdedup: acquire: %w", ctxErr)
+				return nil, false, fmt.Errorf("csmsgredis: acquire: %w", ctxErr)
 			}
-			return nil, false, fmt.Errorf("redisdedup: acquire: %w", err)
+			return nil, false, fmt.Errorf("csmsgredis: acquire: %w", err)
 		}
 		state, left, value, err := acquireResult(res)
 		if err != nil {
@@ -226,7 +226,7 @@ func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.T
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, false, fmt.Errorf("redisdedup: waiting for another attempt at the push: %w", ctx.Err())
+			return nil, false, fmt.Errorf("csmsgredis: waiting for another attempt at the push: %w", ctx.Err())
 		case <-t.C:
 		}
 		if pause *= 2; pause > s.maxPoll {
@@ -238,7 +238,7 @@ func (s *Store) Acquire(ctx context.Context, key, owner string, keepUntil time.T
 // acquireResult decodes acquireScript's answer: the state, the claim's
 // time to live (negative if unknown) and the value of a handled key.
 func acquireResult(res []any) (state int64, left time.Duration, value string, err error) {
-	bad := errors.New("redisdedup: acquire: unexpected answer from Redis")
+	bad := errors.New("csmsgredis: acquire: unexpected answer from Redis")
 	if len(res) == 0 {
 		return 0, 0, "", bad
 	}
@@ -274,7 +274,7 @@ func acquireResult(res []any) (state int64, left time.Duration, value string, er
 // claim its owner still holds, in one pipelined round trip (one per node
 // on a Cluster), and returns those whose owner does not hold them
 // (another attempt's claim, a handled push, or a key that expired).
-func (s *Store) Extend(ctx context.Context, claims []csmsg.Claim) ([]csmsg.Claim, error) {
+func (s *Dedup) Extend(ctx context.Context, claims []csmsg.Claim) ([]csmsg.Claim, error) {
 	if len(claims) == 0 {
 		return nil, nil
 	}
@@ -293,7 +293,7 @@ func (s *Store) Extend(ctx context.Context, claims []csmsg.Claim) ([]csmsg.Claim
 		cmds, err = run(extendScript.Eval)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("redisdedup: extend: %w", err)
+		return nil, fmt.Errorf("csmsgredis: extend: %w", err)
 	}
 	var lost []csmsg.Claim
 	for i, cmd := range cmds {
@@ -309,30 +309,30 @@ func (s *Store) Extend(ctx context.Context, claims []csmsg.Claim) ([]csmsg.Claim
 // empty answer is kept as nil, "success". It returns an error matching
 // csmsg.ErrNotOwner, and records nothing, if owner does not hold the
 // claim.
-func (s *Store) Complete(ctx context.Context, key, owner string, answer []byte, keepUntil time.Time) error {
+func (s *Dedup) Complete(ctx context.Context, key, owner string, answer []byte, keepUntil time.Time) error {
 	ttl := s.ttl
 	if left := keepUntil.Sub(s.now()); !keepUntil.IsZero() && left > ttl {
 		ttl = left
 	}
-	return s.run(ctx, "complete", completeScript, key, claimValue(owner), doneValue(answer), ms(ttl))
+	return s.run(ctx, "complete", dedupCompleteScript, key, claimValue(owner), doneValue(answer), ms(ttl))
 }
 
 // Release implements [csmsg.Deduper]: it deletes owner's claim so that the
 // next attempt handles the push, or returns an error matching
 // csmsg.ErrNotOwner if owner does not hold it.
-func (s *Store) Release(ctx context.Context, key, owner string) error {
+func (s *Dedup) Release(ctx context.Context, key, owner string) error {
 	return s.run(ctx, "release", releaseScript, key, claimValue(owner))
 }
 
 // run runs one of the compare-owner scripts, which answer 1 when the claim
 // was held.
-func (s *Store) run(ctx context.Context, op string, script *redis.Script, key string, args ...any) error {
+func (s *Dedup) run(ctx context.Context, op string, script *redis.Script, key string, args ...any) error {
 	n, err := script.Run(ctx, s.client, []string{s.Key(key)}, args...).Int64()
 	if err != nil {
-		return fmt.Errorf("redisdedup: %s: %w", op, err)
+		return fmt.Errorf("csmsgredis: %s: %w", op, err)
 	}
 	if n != 1 {
-		return fmt.Errorf("redisdedup: %s: %w", op, csmsg.ErrNotOwner)
+		return fmt.Errorf("csmsgredis: %s: %w", op, csmsg.ErrNotOwner)
 	}
 	return nil
 }
@@ -355,4 +355,4 @@ func jitter(d time.Duration) time.Duration {
 	return d - d/8 + time.Duration(rand.Int64N(spread))
 }
 
-var _ csmsg.Deduper = (*Store)(nil)
+var _ csmsg.Deduper = (*Dedup)(nil)

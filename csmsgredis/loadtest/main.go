@@ -1,7 +1,7 @@
 // Command loadtest drives csmsg.Receiver handlers over loopback TCP as
 // WeChat would, with retries, a slow and sometimes failing HandlerFunc,
 // one instance (csmsg.MemoryDedup) and two instances sharing Redis
-// (redisdedup.Store), and reports throughput, latency, pushes lost or
+// (csmsgredis.Dedup), and reports throughput, latency, pushes lost or
 // handled twice, and goroutines and heap before and after:
 //
 //	go run ./loadtest -duration 10s -concurrency 64 -redis 127.0.0.1:6379

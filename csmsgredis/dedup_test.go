@@ -1,4 +1,4 @@
-package redisdedup_test
+package csmsgredis_test
 
 import (
 	"context"
@@ -10,18 +10,18 @@ import (
 	"time"
 
 	"github.com/csmsg/csmsg"
-	"github.com/csmsg/csmsg/redisdedup"
+	"github.com/csmsg/csmsg/csmsgredis"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// contract is one case of the csmsg.Deduper contract, run against a Store
+// contract is one case of the csmsg.Deduper contract, run against a Dedup
 // of its own prefix.
 type contract struct {
 	name string
-	opts redisdedup.Options
-	run  func(t *testing.T, s *redisdedup.Store, rdb *redis.Client)
+	opts csmsgredis.DedupOptions
+	run  func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client)
 }
 
 const key = "msg|gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|6054768590064713728"
@@ -29,7 +29,7 @@ const key = "msg|gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|605476859006471372
 var ctx = context.Background()
 
 // acquire is Acquire that must not fail.
-func acquire(t *testing.T, s *redisdedup.Store, owner string) ([]byte, bool) {
+func acquire(t *testing.T, s *csmsgredis.Dedup, owner string) ([]byte, bool) {
 	t.Helper()
 	answer, done, err := s.Acquire(ctx, key, owner, never)
 	require.NoError(t, err)
@@ -41,22 +41,22 @@ var never time.Time
 
 // extend extends owner's claim on key alone: ErrNotOwner if the store
 // reports it lost.
-func extend(s *redisdedup.Store, owner string) error {
+func extend(s *csmsgredis.Dedup, owner string) error {
 	c := csmsg.Claim{Key: key, Owner: owner}
 	lost, err := s.Extend(ctx, []csmsg.Claim{c})
 	switch {
 	case err != nil:
 		return err
 	case len(lost) == 1 && lost[0] == c:
-		return fmt.Errorf("redisdedup test: lost %v: %w", lost, csmsg.ErrNotOwner)
+		return fmt.Errorf("csmsgredis test: lost %v: %w", lost, csmsg.ErrNotOwner)
 	case len(lost) != 0:
-		return fmt.Errorf("redisdedup test: lost %v, not the claim extended", lost)
+		return fmt.Errorf("csmsgredis test: lost %v, not the claim extended", lost)
 	}
 	return nil
 }
 
 // claimed asserts that owner now holds the claim.
-func claimed(t *testing.T, s *redisdedup.Store, owner string) {
+func claimed(t *testing.T, s *csmsgredis.Dedup, owner string) {
 	t.Helper()
 	answer, done := acquire(t, s, owner)
 	require.False(t, done)
@@ -64,7 +64,7 @@ func claimed(t *testing.T, s *redisdedup.Store, owner string) {
 }
 
 var contracts = []contract{
-	{name: "a free key is claimed", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "a free key is claimed", run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		claimed(t, s, "A")
 		v, err := rdb.Get(ctx, s.Key(key)).Result()
 		require.NoError(t, err)
@@ -73,12 +73,12 @@ var contracts = []contract{
 		require.NoError(t, err)
 		assert.InDelta(t, csmsg.DefaultDedupLease.Seconds(), pttl.Seconds(), 1, "a claim expires after the lease")
 	}},
-	{name: "the holder's own Acquire again keeps its claim", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "the holder's own Acquire again keeps its claim", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		claimed(t, s, "A") // a call go-redis retried after a lost reply
 		require.NoError(t, s.Release(ctx, key, "A"))
 	}},
-	{name: "complete with an answer", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "complete with an answer", run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		claimed(t, s, "A")
 		require.NoError(t, s.Complete(ctx, key, "A", []byte(`<xml><MsgType>transfer_customer_service</MsgType></xml>`), never))
 		for _, owner := range []string{"B", "A"} {
@@ -90,14 +90,14 @@ var contracts = []contract{
 		require.NoError(t, err)
 		assert.InDelta(t, csmsg.DefaultDedupTTL.Seconds(), pttl.Seconds(), 1, "a handled push expires after the TTL")
 	}},
-	{name: "complete with a nil answer is success", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "complete with a nil answer is success", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
 		answer, done := acquire(t, s, "B")
 		assert.True(t, done)
 		assert.Nil(t, answer)
 	}},
-	{name: "an answer of any bytes is kept exactly", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "an answer of any bytes is kept exactly", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		all := make([]byte, 256)
 		for i := range all {
 			all[i] = byte(i)
@@ -108,7 +108,7 @@ var contracts = []contract{
 		assert.True(t, done)
 		assert.Equal(t, all, answer)
 	}},
-	{name: "a claim is completed once, by its holder only", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "a claim is completed once, by its holder only", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
 		assert.ErrorIs(t, s.Complete(ctx, key, "B", nil, never), csmsg.ErrNotOwner, "B never held it, though the answer is the same")
@@ -117,7 +117,7 @@ var contracts = []contract{
 		assert.True(t, done)
 		assert.Nil(t, answer)
 	}},
-	{name: "release lets the next attempt claim", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "release lets the next attempt claim", run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		claimed(t, s, "A")
 		require.NoError(t, s.Release(ctx, key, "A"))
 		n, err := rdb.Exists(ctx, s.Key(key)).Result()
@@ -125,7 +125,7 @@ var contracts = []contract{
 		assert.Zero(t, n)
 		claimed(t, s, "B")
 	}},
-	{name: "only the holder extends, completes or releases", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "only the holder extends, completes or releases", run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		// No claim at all.
 		assert.ErrorIs(t, extend(s, "A"), csmsg.ErrNotOwner)
 		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil, never), csmsg.ErrNotOwner)
@@ -142,7 +142,7 @@ var contracts = []contract{
 			s.Release(ctx, key, "B"),
 		} {
 			assert.ErrorIs(t, err, csmsg.ErrNotOwner)
-			assert.Contains(t, err.Error(), "redisdedup: ")
+			assert.Contains(t, err.Error(), "csmsgredis: ")
 		}
 		require.NoError(t, extend(s, "A"))
 
@@ -155,7 +155,7 @@ var contracts = []contract{
 		assert.True(t, done)
 		assert.Equal(t, "answer", string(answer))
 	}},
-	{name: "a waiting attempt gets the in-flight attempt's answer", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "a waiting attempt gets the in-flight attempt's answer", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		go func() {
 			time.Sleep(150 * time.Millisecond)
@@ -168,7 +168,7 @@ var contracts = []contract{
 		assert.GreaterOrEqual(t, time.Since(start), 140*time.Millisecond)
 		assert.Less(t, time.Since(start), 5*time.Second, "it looks again while it waits")
 	}},
-	{name: "a waiting attempt claims a released key", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "a waiting attempt claims a released key", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		go func() {
 			time.Sleep(100 * time.Millisecond)
@@ -178,7 +178,7 @@ var contracts = []contract{
 		assert.ErrorIs(t, s.Complete(ctx, key, "A", nil, never), csmsg.ErrNotOwner)
 		require.NoError(t, s.Complete(ctx, key, "B", nil, never))
 	}},
-	{name: "waiting ends with the context", run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "waiting ends with the context", run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		c, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
@@ -189,7 +189,7 @@ var contracts = []contract{
 		assert.Less(t, time.Since(start), 5*time.Second)
 		require.NoError(t, extend(s, "A"), "the waiter took nothing")
 	}},
-	{name: "a claim lapses after the lease", opts: redisdedup.Options{Lease: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "a claim lapses after the lease", opts: csmsgredis.DedupOptions{Lease: 300 * time.Millisecond}, run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "crashed")
 		start := time.Now()
 		claimed(t, s, "B")
@@ -202,7 +202,7 @@ var contracts = []contract{
 		assert.True(t, done)
 		assert.Equal(t, "B's", string(answer))
 	}},
-	{name: "extending keeps a claim past its lease", opts: redisdedup.Options{Lease: 800 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, _ *redis.Client) {
+	{name: "extending keeps a claim past its lease", opts: csmsgredis.DedupOptions{Lease: 800 * time.Millisecond}, run: func(t *testing.T, s *csmsgredis.Dedup, _ *redis.Client) {
 		claimed(t, s, "A")
 		for i := 0; i < 12; i++ { // 1.2 s of extensions, each well inside the lease
 			time.Sleep(100 * time.Millisecond)
@@ -214,7 +214,7 @@ var contracts = []contract{
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		require.NoError(t, s.Complete(ctx, key, "A", nil, never))
 	}},
-	{name: "a handled push expires after the TTL", opts: redisdedup.Options{TTL: 300 * time.Millisecond}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "a handled push expires after the TTL", opts: csmsgredis.DedupOptions{TTL: 300 * time.Millisecond}, run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		claimed(t, s, "A")
 		require.NoError(t, s.Complete(ctx, key, "A", []byte("x"), never))
 		_, done := acquire(t, s, "B")
@@ -225,7 +225,7 @@ var contracts = []contract{
 		assert.Zero(t, n)
 		claimed(t, s, "C")
 	}},
-	{name: "kept until the keep-until, extended by a later Acquire's", run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "kept until the keep-until, extended by a later Acquire's", run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		pttl := func() float64 {
 			d, err := rdb.PTTL(ctx, s.Key(key)).Result()
 			require.NoError(t, err)
@@ -243,7 +243,7 @@ var contracts = []contract{
 		require.True(t, done)
 		assert.InDelta(t, 1200, pttl(), 1, "an earlier one shortens nothing")
 	}},
-	{name: "keys are the prefix and the dedup key", opts: redisdedup.Options{Prefix: "csmsgtest:explicit:"}, run: func(t *testing.T, s *redisdedup.Store, rdb *redis.Client) {
+	{name: "keys are the prefix and the dedup key", opts: csmsgredis.DedupOptions{Prefix: "csmsgtest:explicit:"}, run: func(t *testing.T, s *csmsgredis.Dedup, rdb *redis.Client) {
 		assert.Equal(t, "csmsgtest:explicit:"+key, s.Key(key))
 		rdb.Del(ctx, s.Key(key))
 		claimed(t, s, "A")
@@ -256,14 +256,14 @@ func TestContract(t *testing.T) {
 	for _, c := range contracts {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.run(t, newStore(t, rdb, c.opts), rdb)
+			c.run(t, newDedup(t, rdb, c.opts), rdb)
 		})
 	}
 }
 
-// TestDefaults: the zero Options give the documented prefix.
+// TestDefaults: the zero DedupOptions give the documented prefix.
 func TestDefaults(t *testing.T) {
-	s := redisdedup.New(nil, redisdedup.Options{})
+	s := csmsgredis.NewDedup(nil, csmsgredis.DedupOptions{})
 	assert.Equal(t, "csmsg:dedup:k", s.Key("k"))
 }
 
@@ -290,13 +290,13 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // second: the pauses double from 20 ms to 200 ms, about ten looks.
 func TestWaitingDoesNotHammer(t *testing.T) {
 	rdb := sharedClient(t)
-	s := newStore(t, rdb, redisdedup.Options{})
+	s := newDedup(t, rdb, csmsgredis.DedupOptions{})
 	claimed(t, s, "A")
 
 	waiter := newClient(t, rdb.Options().Addr)
 	hook := &countingHook{}
 	waiter.AddHook(hook)
-	ws := redisdedup.New(waiter, redisdedup.Options{Prefix: s.Key("")})
+	ws := csmsgredis.NewDedup(waiter, csmsgredis.DedupOptions{Prefix: s.Key("")})
 	c, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	_, _, err := ws.Acquire(c, key, "B", never)
@@ -318,13 +318,13 @@ func TestRedisDown(t *testing.T) {
 	l.Close() // nothing listens there now
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
 	defer rdb.Close()
-	s := redisdedup.New(rdb, redisdedup.Options{})
+	s := csmsgredis.NewDedup(rdb, csmsgredis.DedupOptions{})
 
 	_, done, err := s.Acquire(ctx, key, "A", never)
 	assert.False(t, done)
 	for _, err := range []error{err, extend(s, "A"), s.Complete(ctx, key, "A", nil, never), s.Release(ctx, key, "A")} {
 		require.Error(t, err)
-		assert.Contains(t, err.Error(), "redisdedup: ")
+		assert.Contains(t, err.Error(), "csmsgredis: ")
 		assert.False(t, errors.Is(err, csmsg.ErrNotOwner), "%v", err)
 	}
 }
