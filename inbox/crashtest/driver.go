@@ -55,8 +55,8 @@ type Config struct {
 	// seed, which the Report shows.
 	Seed uint64
 	// AfterKill, if set, is called after kill n (from 1) and the bot's
-	// restart: a test on Redis restarts redis-server there once. Its
-	// error is a driver error.
+	// restart: a test on Redis restarts redis-server there once (and
+	// calls [Bot.MarkRunning] on its bots). Its error is a driver error.
 	AfterKill func(n int) error
 }
 
@@ -191,14 +191,29 @@ func (b *Bot) Kill() error {
 		return fmt.Errorf("crashtest: killing a bot: %w", err)
 	}
 	b.cmd.Wait() // its output is all read when Wait returns
+	b.markRunning()
+	return b.start()
+}
+
+// MarkRunning adds the jobs the bot is running or completing now (started
+// in its current process, not durably completed) to the Report's Bound: an
+// outage the bot lives through, such as a redis-server restart in
+// Config.AfterKill, can make such a job run again, as a kill does.
+func (b *Bot) MarkRunning() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.markRunning()
+}
+
+// markRunning is MarkRunning; b.mu is held.
+func (b *Bot) markRunning() {
 	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
 	for id := range b.life.started {
 		if !b.life.committed[id] {
 			b.d.bound[b.d.pushes[id]] = true
 		}
 	}
-	b.d.mu.Unlock()
-	return b.start()
 }
 
 // Stop kills the bot for good.

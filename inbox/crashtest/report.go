@@ -24,8 +24,9 @@ type Report struct {
 	ProcessedTwice int // pushes whose job returned nil more than once
 	OnceTwice      int // pushes whose reply (the Once step) was sent more than once
 	// Bound is how many pushes had their job running or completing (not
-	// yet durably completed) at one of the kills: the most that may be
-	// processed, or have their Once step run, twice.
+	// yet durably completed) at one of the kills (or marked by
+	// [Bot.MarkRunning]): the most that may be processed, or have their
+	// Once step run, twice.
 	Bound int
 
 	Missing    []string // answered "success" and never processed
