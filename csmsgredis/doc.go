@@ -116,7 +116,12 @@
 // maxmemory-policy noeviction, so that a full Redis refuses writes (Accept
 // fails, the Receiver answers an error status, WeChat retries) instead of
 // evicting jobs or dedup keys. A redis-server restarted cleanly (SIGTERM,
-// SHUTDOWN) loses nothing.
+// SHUTDOWN) loses nothing: the crash test (two instances behind a front,
+// killed with SIGKILL, and one clean redis-server restart) checks it. An
+// unclean crash under these settings loses, of the pushes already
+// answered "success": with appendfsync always, none; with everysec, none
+// when redis-server alone crashes, up to a second of them (two on a slow
+// disk) when its host does.
 //
 // Size Redis's maxmemory for the queue you allow (inbox.Options.MaxJobs,
 // MaxBytes): a waiting job of a 300-byte message takes about 1.1 KB

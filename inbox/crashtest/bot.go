@@ -28,7 +28,7 @@ type Events struct {
 func NewEvents(w io.Writer) *Events { return &Events{w: w} }
 
 // The events, as written: "start ID USER CONTENT" when a job starts, "done
-// ID" just before its function returns nil, "commit ID" once the store's
+// ID UNIXNANO" just before its function returns nil, "commit ID" once the store's
 // completion of it returned (durable).
 const (
 	eventStart  = "start"
@@ -88,7 +88,7 @@ func (e *Events) Func(client *kf.Client, think time.Duration) inbox.Func {
 		if err != nil {
 			return err
 		}
-		e.emit("%s %d", eventDone, job.ID)
+		e.emit("%s %d %d", eventDone, job.ID, time.Now().UnixNano())
 		return nil
 	}
 }

@@ -55,8 +55,8 @@ type Config struct {
 	// seed, which the Report shows.
 	Seed uint64
 	// AfterKill, if set, is called after kill n (from 1) and the bot's
-	// restart: a test on Redis restarts redis-server there once. Its
-	// error is a driver error.
+	// restart: a test on Redis restarts redis-server there once (and
+	// calls [Bot.MarkRunning] on its bots). Its error is a driver error.
 	AfterKill func(n int) error
 }
 
@@ -101,9 +101,13 @@ type Driver struct {
 	mu     sync.Mutex
 	pushes map[uint64]string // job id: "USER CONTENT", from start events
 	done   map[string]int    // "USER CONTENT": done events
-	order  map[string][]string
-	bound  map[string]bool // pushes whose job was running or completing at a kill
-	events int             // lines read, to see the bots go quiet
+	// firstDone is when each push was first done (the bot's clock, in
+	// Unix nanoseconds): the order the Report checks. Two bots' events
+	// reach the Driver through two pipes, so the order they are read in
+	// is not the order they happened in.
+	firstDone map[string]int64
+	bound     map[string]bool // pushes whose job was running or completing at a kill
+	events    int             // lines read, to see the bots go quiet
 }
 
 // NewDriver starts the fake API. Close it when done.
@@ -111,7 +115,7 @@ func NewDriver(cfg Config) *Driver {
 	api := kftest.NewHandler(AppID, AppSecret)
 	api.SetClock(time.Now)
 	return &Driver{cfg: cfg.withDefaults(), api: api, server: httptest.NewServer(chatting{api}),
-		pushes: map[uint64]string{}, done: map[string]int{}, order: map[string][]string{}, bound: map[string]bool{}}
+		pushes: map[uint64]string{}, done: map[string]int{}, firstDone: map[string]int64{}, bound: map[string]bool{}}
 }
 
 // APIURL is the customer-service API's base URL, for the bots' kf.Config.
@@ -191,14 +195,29 @@ func (b *Bot) Kill() error {
 		return fmt.Errorf("crashtest: killing a bot: %w", err)
 	}
 	b.cmd.Wait() // its output is all read when Wait returns
+	b.markRunning()
+	return b.start()
+}
+
+// MarkRunning adds the jobs the bot is running or completing now (started
+// in its current process, not durably completed) to the Report's Bound: an
+// outage the bot lives through, such as a redis-server restart in
+// Config.AfterKill, can make such a job run again, as a kill does.
+func (b *Bot) MarkRunning() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.markRunning()
+}
+
+// markRunning is MarkRunning; b.mu is held.
+func (b *Bot) markRunning() {
 	b.d.mu.Lock()
+	defer b.d.mu.Unlock()
 	for id := range b.life.started {
 		if !b.life.committed[id] {
 			b.d.bound[b.d.pushes[id]] = true
 		}
 	}
-	b.d.mu.Unlock()
-	return b.start()
 }
 
 // Stop kills the bot for good.
@@ -254,9 +273,15 @@ func (d *Driver) event(l *life, line string) {
 		d.pushes[id] = f[2] + " " + f[3]
 	case f[0] == eventDone:
 		p := d.pushes[id]
-		if d.done[p]++; d.done[p] == 1 {
-			user, content, _ := strings.Cut(p, " ")
-			d.order[user] = append(d.order[user], content)
+		d.done[p]++
+		at := time.Now().UnixNano() // a bot that does not say when
+		if len(f) == 3 {
+			if ns, err := strconv.ParseInt(f[2], 10, 64); err == nil {
+				at = ns
+			}
+		}
+		if first, ok := d.firstDone[p]; !ok || at < first {
+			d.firstDone[p] = at
 		}
 	case f[0] == eventCommit:
 		l.committed[id] = true

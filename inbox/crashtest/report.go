@@ -24,8 +24,9 @@ type Report struct {
 	ProcessedTwice int // pushes whose job returned nil more than once
 	OnceTwice      int // pushes whose reply (the Once step) was sent more than once
 	// Bound is how many pushes had their job running or completing (not
-	// yet durably completed) at one of the kills: the most that may be
-	// processed, or have their Once step run, twice.
+	// yet durably completed) at one of the kills (or marked by
+	// [Bot.MarkRunning]): the most that may be processed, or have their
+	// Once step run, twice.
 	Bound int
 
 	Missing    []string // answered "success" and never processed
@@ -55,7 +56,7 @@ func (d *Driver) check(r *Report, want map[string]bool) {
 			}
 		}
 	}
-	for u, seq := range d.order {
+	for u, seq := range d.processedOrder() {
 		if !sort.StringsAreSorted(seq) {
 			r.OutOfOrder = append(r.OutOfOrder, fmt.Sprintf("%s processed %s", u, strings.Join(seq, " ")))
 		}
@@ -120,4 +121,26 @@ func (r Report) String() string {
 		r.Attempts, r.Retries, r.TimedOut, r.Config.Timeout, r.Kills,
 		r.Processed, r.ProcessedTwice, r.OnceTwice, r.Bound,
 		r.Sending.Round(time.Millisecond), r.Elapsed.Round(time.Millisecond))
+}
+
+// processedOrder is each user's pushes in the order they were first done;
+// d.mu is held.
+func (d *Driver) processedOrder() map[string][]string {
+	type push struct {
+		content string
+		at      int64
+	}
+	byUser := map[string][]push{}
+	for p, at := range d.firstDone {
+		user, content, _ := strings.Cut(p, " ")
+		byUser[user] = append(byUser[user], push{content, at})
+	}
+	order := map[string][]string{}
+	for user, ps := range byUser {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].at < ps[j].at })
+		for _, p := range ps {
+			order[user] = append(order[user], p.content)
+		}
+	}
+	return order
 }
