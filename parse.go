@@ -203,15 +203,23 @@ func checkMsgID(fs *fields, f Format) error {
 	if err := fs.check(1 << fMsgID); err != nil {
 		return err
 	}
-	s := fs.checked(fMsgID)
-	switch {
-	case len(s) == 0:
-	case f == FormatJSON && !fs.isNumber(fMsgID):
-		if hasControl(s) {
-			return fmt.Errorf("%w: MsgId holds a control character", ErrMalformed)
-		}
-	case !validMsgID(s):
+	if s := fs.checked(fMsgID); len(s) != 0 && !validMsgID(s) {
+		// Decimal digits, the id WeChat sends, pass as a string too: the
+		// string test, and its read of the byte before the value, is for
+		// the rest only.
+		return checkMsgIDString(fs, f, s)
+	}
+	return nil
+}
+
+// checkMsgIDString is checkMsgID for a MsgId s that is not decimal digits
+// of a uint64: a JSON string without a control character, or an error.
+func checkMsgIDString(fs *fields, f Format, s []byte) error {
+	if f != FormatJSON || fs.isNumber(fMsgID) {
 		return fmt.Errorf("%w: MsgId is not decimal digits of a uint64", ErrMalformed)
+	}
+	if hasControl(s) {
+		return fmt.Errorf("%w: MsgId holds a control character", ErrMalformed)
 	}
 	return nil
 }
