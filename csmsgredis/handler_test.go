@@ -244,7 +244,8 @@ func TestFailureLetsRetryRunElsewhere(t *testing.T) {
 		msg := textMsg()
 		first := make(chan attempt)
 		go func() { first <- send(t, insts[0], csmsgtest.ModeSafe, msg, csmsg.FormatJSON) }()
-		time.Sleep(50 * time.Millisecond)
+		// The first attempt holds the claim once its fn runs.
+		require.Eventually(t, func() bool { return failures.Load() == 1 }, 10*time.Second, time.Millisecond)
 		retry := send(t, insts[1], csmsgtest.ModeSafe, msg, csmsg.FormatJSON)
 		a := <-first
 		require.NoError(t, a.err)
@@ -264,11 +265,11 @@ func TestCrashedInstanceClaimLapses(t *testing.T) {
 	lease := 300 * time.Millisecond
 	insts, store, _ := pair(t, csmsgtest.ModePlaintext, csmsgredis.DedupOptions{Lease: lease}, nil, h.handle)
 	msg := textMsg()
+	start := time.Now() // before the lease starts, so no stall shortens the wait
 	_, done, err := store.Acquire(ctx, csmsg.DedupKey(msg), "crashed-instance", never)
 	require.NoError(t, err)
 	require.False(t, done)
 
-	start := time.Now()
 	a := send(t, insts[1], csmsgtest.ModePlaintext, msg, csmsg.FormatXML)
 	waited := time.Since(start)
 	assert.Contains(t, plaintext(t, insts[1].r, csmsgtest.ModePlaintext, a), "transfer_customer_service")

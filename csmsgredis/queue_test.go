@@ -122,7 +122,9 @@ func TestNewQueueWritesFormat(t *testing.T) {
 	}
 }
 
-// Without a test clock, leases and backoffs run on Redis's TIME.
+// Without a test clock, leases and backoffs run on Redis's TIME. The lease
+// and the backoff are long enough that no stall of a loaded machine ends
+// them between two calls; their end is waited for, not slept for.
 func TestLeasesOnRedisClock(t *testing.T) {
 	rdb := testRedis(t)
 	ctx := context.Background()
@@ -131,7 +133,25 @@ func TestLeasesOnRedisClock(t *testing.T) {
 	before := time.Now()
 	a, err := q.Accept(ctx, queue.Push{Key: "k", Group: "g", Body: []byte("x")})
 	require.NoError(t, err)
-	const lease = 200 * time.Millisecond
+	const lease = 5 * time.Second
+	// claimWhenDue claims the job as soon as it is due, and asserts that
+	// was not before since+lease (less a little: Redis's TIME is the wall
+	// clock, time.Since the monotonic one).
+	claimWhenDue := func(since time.Time, msg string) []queue.Job {
+		deadline := time.Now().Add(lease + 30*time.Second)
+		for {
+			got, err := q.Claim(ctx, 1, lease)
+			require.NoError(t, err)
+			if len(got) > 0 {
+				assert.GreaterOrEqual(t, time.Since(since), lease-100*time.Millisecond, "%s: not before", msg)
+				require.Len(t, got, 1, msg)
+				return got
+			}
+			require.True(t, time.Now().Before(deadline), msg)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	claimed := time.Now()
 	first, err := q.Claim(ctx, 1, lease)
 	require.NoError(t, err)
 	require.Len(t, first, 1)
@@ -140,20 +160,15 @@ func TestLeasesOnRedisClock(t *testing.T) {
 	none, err := q.Claim(ctx, 1, lease)
 	require.NoError(t, err)
 	assert.Empty(t, none, "leased")
-	time.Sleep(lease + 50*time.Millisecond)
-	second, err := q.Claim(ctx, 1, lease)
-	require.NoError(t, err)
-	require.Len(t, second, 1, "the lease expired")
+	second := claimWhenDue(claimed, "the lease expired")
 	assert.Equal(t, 2, second[0].Attempt)
 	assert.ErrorIs(t, q.Complete(ctx, first[0].Lease), queue.ErrLeaseLost)
+	retried := time.Now()
 	require.NoError(t, q.Retry(ctx, second[0].Lease, lease, "boom"))
 	none, err = q.Claim(ctx, 1, lease)
 	require.NoError(t, err)
 	assert.Empty(t, none, "in backoff")
-	time.Sleep(lease + 50*time.Millisecond)
-	third, err := q.Claim(ctx, 1, lease)
-	require.NoError(t, err)
-	require.Len(t, third, 1, "the backoff ended")
+	third := claimWhenDue(retried, "the backoff ended")
 	assert.Equal(t, "boom", third[0].LastError)
 	require.NoError(t, q.Complete(ctx, third[0].Lease))
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,16 +31,23 @@ import (
 // redisServer is a redis-server process a test started, with an
 // append-only file in its own directory.
 type redisServer struct {
-	t    *testing.T
-	dir  string
-	port int
-	cmd  *exec.Cmd
+	t      *testing.T
+	dir    string
+	port   int
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited and been waited for
 }
 
 // startRedis starts a redis-server on a free loopback port (port 0) or on
 // port, with appendonly yes and appendfsync always, and waits until it
 // answers. It skips the test when redis-server is not installed and
 // REDIS_ADDR is not set (csmsgredis/ci.sh sets it and fails on skips).
+//
+// A free port is only free when it is picked: another process may bind it
+// before redis-server does. So the server counts as started only while its
+// process is alive and the Redis answering on the port reports its pid; a
+// server that exited (it could not bind) is started again, on another
+// port when any will do, else on port until a generous deadline.
 func startRedis(t *testing.T, dir string, port int) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
@@ -48,25 +56,49 @@ func startRedis(t *testing.T, dir string, port int) *redisServer {
 		}
 		t.Fatal("redis-server not installed")
 	}
-	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-	}
-	s := &redisServer{t: t, dir: dir, port: port}
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
-		"--logfile", filepath.Join(dir, "redis.log"))
-	require.NoError(t, s.cmd.Start())
-	t.Cleanup(s.stop)
-	rdb := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
-	defer rdb.Close()
-	for i := 0; ; i++ {
-		if rdb.Ping(context.Background()).Err() == nil {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		p := port
+		if p == 0 {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			p = l.Addr().(*net.TCPAddr).Port
+			l.Close()
+		}
+		s := &redisServer{t: t, dir: dir, port: p, exited: make(chan struct{})}
+		s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(p), "--bind", "127.0.0.1",
+			"--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+			"--logfile", filepath.Join(dir, "redis.log"))
+		require.NoError(t, s.cmd.Start())
+		go func() { s.cmd.Wait(); close(s.exited) }()
+		t.Cleanup(s.stop)
+		if s.answers(deadline) {
 			return s
 		}
-		require.Less(t, i, 100, "redis-server did not answer on %s", s.addr())
+		s.stop()
+		require.True(t, time.Now().Before(deadline), "redis-server did not start on %s (see %s)", s.addr(), filepath.Join(dir, "redis.log"))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// answers waits until s's own process answers on s.port, reporting false
+// if the process exits first or deadline passes.
+func (s *redisServer) answers(deadline time.Time) bool {
+	rdb := redis.NewClient(&redis.Options{Addr: s.addr(), MaxRetries: -1})
+	defer rdb.Close()
+	for {
+		select {
+		case <-s.exited:
+			return false
+		default:
+		}
+		if info, err := rdb.Info(context.Background(), "server").Result(); err == nil &&
+			strings.Contains(info, fmt.Sprintf("\r\nprocess_id:%d\r\n", s.cmd.Process.Pid)) {
+			return true
+		}
+		if !time.Now().Before(deadline) {
+			return false
+		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
@@ -75,11 +107,13 @@ func (s *redisServer) addr() string { return fmt.Sprint("127.0.0.1:", s.port) }
 
 // stop stops the server cleanly (SIGTERM: it writes its data and exits).
 func (s *redisServer) stop() {
-	if s.cmd.ProcessState != nil {
+	select {
+	case <-s.exited:
 		return
+	default:
 	}
 	s.cmd.Process.Signal(syscall.SIGTERM)
-	s.cmd.Wait()
+	<-s.exited
 }
 
 // Redis down while accepting: the Receiver answers an error status, so

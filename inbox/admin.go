@@ -42,7 +42,12 @@ import (
 // script may send only after a CORS preflight this handler never
 // allows), and, when the browser names them, come from the same origin: a
 // Sec-Fetch-Site other than same-origin or none, or an Origin whose host
-// is not the request's Host, is refused with 403. Clients that are not
+// is not the request's Host (compared case-insensitively, a default port
+// :80 for http or :443 for https written or not), is refused with 403. A
+// reverse proxy in front must pass the browser's Host header through
+// unchanged (nginx: proxy_set_header Host $http_host): a proxy that sends
+// its upstream's address instead makes every browser POST look
+// cross-site. Clients that are not
 // browsers (curl, 'csmsg inbox') send neither header and pass. A loopback
 // listener is still reachable by a page whose domain an attacker points
 // at 127.0.0.1 (DNS rebinding): the Origin check refuses its POSTs, but
@@ -254,10 +259,27 @@ func crossSite(r *http.Request) string {
 	if origin == "" {
 		return ""
 	}
-	if u, err := url.Parse(origin); err != nil || u.Host == "" || u.Host != r.Host {
+	if u, err := url.Parse(origin); err != nil || u.Host == "" || !sameHost(u.Scheme, u.Host, r.Host) {
 		return "Origin " + strconv.Quote(origin) + " is not this host"
 	}
 	return ""
+}
+
+// defaultPorts are the ports an Origin or a Host may leave out, by scheme.
+var defaultPorts = map[string]string{"http": "80", "https": "443"}
+
+// sameHost says whether an Origin's host (with its scheme) names the same
+// host and port as a request's Host: case-insensitively, and with the
+// scheme's default port written or not on either side.
+func sameHost(scheme, originHost, host string) bool {
+	norm := func(h string) string {
+		h = strings.ToLower(h)
+		if p, ok := defaultPorts[scheme]; ok {
+			h = strings.TrimSuffix(h, ":"+p)
+		}
+		return h
+	}
+	return norm(originHost) == norm(host)
 }
 
 // fail answers 500 for a store's err, which it logs.

@@ -73,6 +73,10 @@ func do(h http.Handler, method, path string, header http.Header) *httptest.Respo
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
+	if host := header.Get("Host"); host != "" { // as net/http's server does
+		req.Host = host
+		req.Header.Del("Host")
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w
@@ -153,6 +157,12 @@ func TestAdminRefusals(t *testing.T) {
 			`{"error":"inbox: cross-site request refused: Origin \"null\" is not this host"}`},
 		{"origin on another port", "POST", "/api/dead/1/drop", with("Origin", "http://127.0.0.1:9999"), 403,
 			`{"error":"inbox: cross-site request refused: Origin \"http://127.0.0.1:9999\" is not this host"}`},
+		{"origin on the other default port", "POST", "/api/dead/1/drop", with("Origin", "https://admin.example", "Host", "admin.example:80"), 403,
+			`{"error":"inbox: cross-site request refused: Origin \"https://admin.example\" is not this host"}`},
+		{"origin on a default port, host not", "POST", "/api/dead/1/drop", with("Origin", "http://127.0.0.1:80"), 403,
+			`{"error":"inbox: cross-site request refused: Origin \"http://127.0.0.1:80\" is not this host"}`},
+		{"origin of a subdomain", "POST", "/api/dead/1/drop", with("Origin", "https://evil.admin.example", "Host", "admin.example"), 403,
+			`{"error":"inbox: cross-site request refused: Origin \"https://evil.admin.example\" is not this host"}`},
 		{"cross-site form", "POST", "/api/dead/1/drop", http.Header{"Content-Type": {"application/x-www-form-urlencoded"},
 			"Sec-Fetch-Site": {"cross-site"}}, 403, `{"error":"inbox: cross-site request refused: Sec-Fetch-Site \"cross-site\""}`},
 		{"plain form", "POST", "/api/dead/1/drop", form, 415, `{"error":"inbox: want Content-Type application/json"}`},
@@ -186,6 +196,12 @@ func TestAdminSameOrigin(t *testing.T) {
 		{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"same-origin"}, "Origin": {"http://127.0.0.1:8081"}},
 		{"Content-Type": {"application/json; charset=utf-8"}, "Origin": {"http://127.0.0.1:8081"}},
 		{"Content-Type": {"application/json"}, "Sec-Fetch-Site": {"none"}},
+		// The host's case and a default port do not matter.
+		{"Content-Type": {"application/json"}, "Origin": {"http://LocalHost"}, "Host": {"localhost:80"}},
+		{"Content-Type": {"application/json"}, "Origin": {"https://admin.example:443"}, "Host": {"Admin.Example"}},
+		{"Content-Type": {"application/json"}, "Origin": {"https://admin.example"}, "Host": {"admin.example:443"}},
+		{"Content-Type": {"application/json"}, "Origin": {"http://[::1]"}, "Host": {"[::1]:80"}},
+		{"Content-Type": {"application/json"}, "Origin": {"http://127.0.0.1:8081"}, "Host": {"127.0.0.1:8081"}},
 	} {
 		ib := adminInbox(t)
 		w := do(ib.AdminHandler(), "POST", "/api/dead/1/retry", header)

@@ -39,8 +39,14 @@ func TestLoad(t *testing.T) {
 				res, err := Run(context.Background(), cfg)
 				require.NoError(t, err)
 				t.Log("\n" + Format(res))
-				assert.Greater(t, res.Pushes, int64(100))
-				assert.Greater(t, res.ConcurrentDup+res.LateDup, int64(0), "some pushes were sent twice")
+				// No floor on throughput: a loaded machine under -race
+				// may push little in a second. At least one push, and the
+				// duplicates (each push one with RetryRate 0.10) asserted
+				// where their absence would not be chance: 0.9^200 < 1e-9.
+				assert.Positive(t, res.Pushes, "pushes")
+				if res.Pushes >= 200 {
+					assert.Greater(t, res.ConcurrentDup+res.LateDup, int64(0), "some pushes were sent twice")
+				}
 				assert.Zero(t, res.Lost, "pushes lost")
 				assert.Zero(t, res.HandledTwice, "pushes handled twice")
 				assert.Zero(t, res.UnexpectedNon200, "non-200 answers beyond the injected failures")
