@@ -148,7 +148,8 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 // and without counting their attempt.
 func (r *runner) giveBack(ctx context.Context, jobs []queue.Job) {
 	for _, j := range jobs {
-		if err := settle(ctx, func(ctx context.Context) error { return r.ib.store.Return(ctx, j.Lease) }); err != nil {
+		err := settle(ctx, func(ctx context.Context) error { return r.ib.store.Return(ctx, j.Lease) })
+		if err != nil && !errors.Is(err, queue.ErrClosed) { // a closed store's lease lapses by itself
 			r.ib.logger.ErrorContext(ctx, "inbox: returning a job claimed at shutdown", slog.Uint64("job", j.Lease.ID), slog.Any("err", err))
 		}
 	}
