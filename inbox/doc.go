@@ -32,8 +32,9 @@
 // that its store is the only dedup store: a retry or a replay of an
 // accepted push finds the key and is answered "success" without a second
 // job. Keys are kept for Options.KeyRetention after acceptance (and while
-// their job lives): by default 2×Tolerance + csmsg.RetryWindow, the
-// longest a replay can pass the Receiver's timestamp check. Options.Fast
+// their job lives): by default 2×Tolerance + 2×csmsg.RetryWindow, which
+// covers every keep-until time the Receiver asks of its Deduper (a
+// push's timestamp + Tolerance + RetryWindow), whatever the clock skew. Options.Fast
 // may answer a push at once (a [csmsg.Transfer]) instead; its answer is
 // recorded under the key for the retries.
 //
