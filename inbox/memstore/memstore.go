@@ -153,7 +153,8 @@ func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.
 	return out, nil
 }
 
-// held returns l's job if l is still its live lease. s.mu is held.
+// held returns l's job while l holds it: the lease is unexpired and its
+// token current. s.mu is held.
 func (s *Store) held(l queue.Lease) (*job, error) {
 	if s.closed {
 		return nil, queue.ErrClosed
@@ -165,85 +166,65 @@ func (s *Store) held(l queue.Lease) (*job, error) {
 	return j, nil
 }
 
-// Renew implements [queue.Store].
-func (s *Store) Renew(_ context.Context, l queue.Lease, lease time.Duration) error {
+// onHeld runs change on l's job, under s.mu, if l holds it.
+func (s *Store) onHeld(l queue.Lease, change func(j *job)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, err := s.held(l)
 	if err != nil {
 		return err
 	}
-	j.leased = s.now().Add(lease)
+	change(j)
 	return nil
+}
+
+// Renew implements [queue.Store].
+func (s *Store) Renew(_ context.Context, l queue.Lease, lease time.Duration) error {
+	return s.onHeld(l, func(j *job) { j.leased = s.now().Add(lease) })
 }
 
 // Complete implements [queue.Store].
 func (s *Store) Complete(_ context.Context, l queue.Lease) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.held(l)
-	if err != nil {
-		return err
-	}
-	s.unqueue(j)
-	delete(s.jobs, j.id)
-	if k := s.keys[j.key]; k != nil {
-		k.job = 0
-	}
-	return nil
+	return s.onHeld(l, func(j *job) {
+		s.unqueue(j)
+		delete(s.jobs, j.id)
+		if k := s.keys[j.key]; k != nil {
+			k.job = 0
+		}
+	})
 }
 
 // Retry implements [queue.Store].
 func (s *Store) Retry(_ context.Context, l queue.Lease, delay time.Duration, lastErr string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.held(l)
-	if err != nil {
-		return err
-	}
-	j.leased, j.notBefore, j.lastErr = time.Time{}, s.now().Add(delay), lastErr
-	return nil
+	return s.onHeld(l, func(j *job) {
+		j.leased, j.notBefore, j.lastErr = time.Time{}, s.now().Add(delay), lastErr
+	})
 }
 
 // Return implements [queue.Store].
 func (s *Store) Return(_ context.Context, l queue.Lease) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.held(l)
-	if err != nil {
-		return err
-	}
-	j.leased = time.Time{}
-	j.attempts--
-	return nil
+	return s.onHeld(l, func(j *job) {
+		j.leased = time.Time{}
+		j.attempts--
+	})
 }
 
 // Dead implements [queue.Store].
 func (s *Store) Dead(_ context.Context, l queue.Lease, reason string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.held(l)
-	if err != nil {
-		return err
-	}
-	s.unqueue(j)
-	j.dead, j.died, j.reason, j.leased = true, s.now(), reason, time.Time{}
-	return nil
+	return s.onHeld(l, func(j *job) {
+		s.unqueue(j)
+		j.dead, j.died, j.reason, j.leased = true, s.now(), reason, time.Time{}
+	})
 }
 
 // SaveStep implements [queue.Store].
 func (s *Store) SaveStep(_ context.Context, l queue.Lease, name string, result []byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	j, err := s.held(l)
-	if err != nil {
-		return err
-	}
-	if j.steps == nil {
-		j.steps = map[string][]byte{}
-	}
-	j.steps[name] = bytes.Clone(result)
-	return nil
+	return s.onHeld(l, func(j *job) {
+		if j.steps == nil {
+			j.steps = map[string][]byte{}
+		}
+		j.steps[name] = bytes.Clone(result)
+	})
 }
 
 // deadLetters returns the dead letters, oldest death first. s.mu is held.
