@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"time"
+	"sync/atomic"
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/inbox/queue"
@@ -47,9 +47,8 @@ func (ib *Inbox) Accept(ctx context.Context, msg csmsg.Message) (*csmsg.Reply, e
 		ib.logger.ErrorContext(ctx, "inbox: push refused, the store failed; WeChat will retry it", slog.Any("err", err))
 		return nil, fmt.Errorf("inbox: accepting a push: %w", err)
 	}
-	ib.accepted.Store(key, time.Now())
-	if ib.acceptedN.Add(1)%acceptedSweep == 0 {
-		ib.forgetAccepted()
+	if recorded, ok := ib.inflight.Load(key); ok { // the Receiver's claim, taken by this Inbox
+		recorded.(*atomic.Bool).Store(true)
 	}
 	ib.notify()
 	return nil, nil

@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/csmsg/csmsg"
@@ -28,7 +29,11 @@ func (ib *Inbox) Acquire(ctx context.Context, key, owner string, _ time.Time) ([
 	if found {
 		return answer, true, nil
 	}
-	return ib.claims.Acquire(ctx, key, owner, time.Time{})
+	answer, done, err := ib.claims.Acquire(ctx, key, owner, time.Time{})
+	if err == nil && !done {
+		ib.inflight.Store(key, new(atomic.Bool))
+	}
+	return answer, done, err
 }
 
 // Extend implements [csmsg.Deduper].
@@ -47,7 +52,7 @@ func (ib *Inbox) Complete(ctx context.Context, key, owner string, answer []byte,
 	if len(lost) != 0 {
 		return csmsg.ErrNotOwner
 	}
-	if _, queued := ib.accepted.LoadAndDelete(key); !queued {
+	if recorded, ok := ib.inflight.LoadAndDelete(key); !ok || !recorded.(*atomic.Bool).Load() {
 		if _, err := ib.store.Accept(ctx, queue.Push{Key: key, Answer: answer}); err != nil {
 			return fmt.Errorf("inbox: recording an answer: %w", err)
 		}
@@ -57,6 +62,6 @@ func (ib *Inbox) Complete(ctx context.Context, key, owner string, answer []byte,
 
 // Release implements [csmsg.Deduper].
 func (ib *Inbox) Release(ctx context.Context, key, owner string) error {
-	ib.accepted.Delete(key)
+	ib.inflight.Delete(key)
 	return ib.claims.Release(ctx, key, owner)
 }

@@ -123,16 +123,13 @@ type Inbox struct {
 	opts   Options
 	logger *slog.Logger
 	claims *csmsg.MemoryDedup // the Deduper's in-flight claims
-	// accepted holds the keys Accept recorded (with when), until the
-	// Receiver completes or releases their claims, so that Complete need
-	// not write them again. Those of a Receiver whose Dedup is not this
-	// Inbox are never completed: forgetAccepted drops them after a minute,
-	// called from Purge and every acceptedSweep accepts.
-	accepted  sync.Map
-	acceptedN atomic.Uint64 // accepts, for the sweep
-	wake      chan struct{} // a job may be ready: a token wakes one idle worker
-	run       atomic.Bool   // Run is running
-	close     sync.Once
+	// inflight holds, from Acquire to Complete or Release, each push whose
+	// claim this Inbox took for the Receiver, with whether Accept recorded
+	// it, so that Complete need not write it again.
+	inflight sync.Map      // key → *atomic.Bool
+	wake     chan struct{} // a job may be ready: a token wakes one idle worker
+	run      atomic.Bool   // Run is running
+	close    sync.Once
 }
 
 // Open opens (or creates) the inbox file at path: a bbolt file, for a
@@ -237,26 +234,9 @@ func (ib *Inbox) Drop(ctx context.Context, id uint64) error {
 	return nil
 }
 
-// acceptedSweep is how many accepts pass between two sweeps of the
-// accepted keys.
-const acceptedSweep = 4096
-
-// forgetAccepted drops the accepted keys older than a minute: their claims
-// were completed or released long ago, or never will be.
-func (ib *Inbox) forgetAccepted() {
-	stale := time.Now().Add(-time.Minute)
-	ib.accepted.Range(func(key, at any) bool {
-		if at.(time.Time).Before(stale) {
-			ib.accepted.Delete(key)
-		}
-		return true
-	})
-}
-
 // Purge forgets the keys past KeyRetention and the dead letters past
 // DeadRetention now; Run does it every DefaultPurgeInterval.
 func (ib *Inbox) Purge(ctx context.Context) error {
-	ib.forgetAccepted()
 	p, err := ib.store.Purge(ctx, ib.opts.KeyRetention, ib.opts.DeadRetention)
 	if err != nil {
 		return fmt.Errorf("inbox: purging: %w", err)
