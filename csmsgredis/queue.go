@@ -42,6 +42,7 @@ type Queue struct {
 	base   string   // "{prefix}", the hash tag and the head of every key
 	keys   []string // the fixed keys, as the scripts read them
 	closed atomic.Bool
+	pipes  pipeliner // the calls on their way to Redis (pipeline.go)
 
 	// now replaces Redis's TIME in the scripts when set: only the
 	// conformance suite's hand-driven clock sets it.
@@ -90,7 +91,7 @@ func (q *Queue) run(ctx context.Context, op string, s *redis.Script, args ...any
 	if q.now != nil {
 		clock = strconv.FormatInt(q.now().UnixMicro(), 10)
 	}
-	val, err := s.Run(ctx, q.rdb, q.keys, append([]any{q.base, clock}, args...)...).Result()
+	val, err := q.do(ctx, s, append([]any{q.base, clock}, args...))
 	if err != nil {
 		return cmd{err: fmt.Errorf("%w: %s: %w", ErrRedis, op, err)}
 	}

@@ -127,7 +127,7 @@ type Inbox struct {
 	// claim this Inbox took for the Receiver, with whether Accept recorded
 	// it, so that Complete need not write it again.
 	inflight sync.Map      // key → *atomic.Bool
-	wake     chan struct{} // a job may be ready: a token wakes one idle worker
+	wake     chan struct{} // a job may be ready: a token wakes Run's dispatcher
 	run      atomic.Bool   // Run is running
 	close    sync.Once
 }
@@ -146,7 +146,7 @@ func Open(path string, opts Options) (*Inbox, error) {
 // New returns an Inbox on store. The Inbox owns it: Close closes it.
 func New(store queue.Store, opts Options) *Inbox {
 	opts = withDefaults(opts)
-	ib := &Inbox{store: store, opts: opts, logger: opts.Logger, wake: make(chan struct{}, opts.Workers)}
+	ib := &Inbox{store: store, opts: opts, logger: opts.Logger, wake: make(chan struct{}, 1)}
 	ib.claims = &csmsg.MemoryDedup{TTL: csmsg.RetryWindow, Logger: ib.logger}
 	return ib
 }
@@ -247,7 +247,7 @@ func (ib *Inbox) Purge(ctx context.Context) error {
 	return nil
 }
 
-// notify wakes an idle worker of Run.
+// notify wakes Run's dispatcher.
 func (ib *Inbox) notify() {
 	select {
 	case ib.wake <- struct{}{}:

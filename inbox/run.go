@@ -52,10 +52,8 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 	r.stopLoop = stopLoop
 	jobsCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
-	for range ib.opts.Workers {
-		r.wg.Add(1)
-		go r.worker(loopCtx, jobsCtx)
-	}
+	r.wg.Add(1)
+	go r.dispatch(loopCtx, jobsCtx)
 	r.wg.Add(1)
 	go r.purge(loopCtx)
 	<-loopCtx.Done()
@@ -89,26 +87,66 @@ type runner struct {
 	err error // why the loop stopped, if not its context
 }
 
-// worker claims and runs one job at a time until ctx ends or the store
-// is closed. Workers claim each for itself, so that a store can commit
-// their claims together (as the file store does).
-func (r *runner) worker(ctx, jobsCtx context.Context) {
+// dispatch claims jobs for the idle workers and hands them over, until
+// ctx ends or the store is closed; then it waits for the running jobs. One
+// claim takes a job for each idle worker that the store has ready, so
+// that under load a claim serves many jobs (and many accepts or
+// completions that came meanwhile): a job costs the store little more
+// than its completion. It claims again when a push was accepted here,
+// when a job finished (its user's next job may be ready), and every
+// PollInterval (for backoffs, expired leases and other instances'
+// accepts).
+func (r *runner) dispatch(ctx, jobsCtx context.Context) {
 	defer r.wg.Done()
 	ib := r.ib
+	jobs := make(chan queue.Job)
+	done := make(chan struct{}, ib.opts.Workers) // a worker finished a job
+	var workers sync.WaitGroup
+	for range ib.opts.Workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for j := range jobs {
+				r.work(jobsCtx, j)
+				done <- struct{}{}
+			}
+		}()
+	}
+	defer func() {
+		close(jobs)
+		workers.Wait()
+	}()
+	idle := ib.opts.Workers
 	poll := time.NewTimer(ib.opts.PollInterval)
 	defer poll.Stop()
 	for ctx.Err() == nil {
+		for finished := true; finished; { // count the workers that finished meanwhile
+			select {
+			case <-done:
+				idle++
+			default:
+				finished = false
+			}
+		}
+		if idle == 0 {
+			select {
+			case <-ctx.Done():
+			case <-done:
+				idle++
+			}
+			continue
+		}
 		// The claim outlives ctx, bounded: a store may commit it after ctx
-		// ended (the file store batches it), and then the job is given
+		// ended (the file store batches it), and then the jobs are given
 		// back below rather than run or left leased.
-		var jobs []queue.Job
+		var claimed []queue.Job
 		err := settle(ctx, func(cctx context.Context) error {
 			var err error
-			jobs, err = ib.store.Claim(cctx, 1, ib.opts.Lease)
+			claimed, err = ib.store.Claim(cctx, idle, ib.opts.Lease)
 			return err
 		})
 		if ctx.Err() != nil {
-			r.giveBack(jobsCtx, jobs)
+			r.giveBack(jobsCtx, claimed)
 			return
 		}
 		switch {
@@ -121,14 +159,16 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 			r.stopLoop()
 			return
 		case err != nil:
-			ib.logger.ErrorContext(ctx, "inbox: claiming a job", slog.Any("err", err))
+			ib.logger.ErrorContext(ctx, "inbox: claiming jobs", slog.Any("err", err))
 		}
-		if len(jobs) > 0 {
-			for _, j := range jobs {
-				r.work(jobsCtx, j)
-			}
-			continue // the user's next job may be ready
+		for _, j := range claimed {
+			jobs <- j // an idle worker takes it
 		}
+		if len(claimed) > 0 && len(claimed) == idle {
+			idle = 0
+			continue // more may be ready
+		}
+		idle -= len(claimed)
 		if !poll.Stop() {
 			select {
 			case <-poll.C:
@@ -139,6 +179,8 @@ func (r *runner) worker(ctx, jobsCtx context.Context) {
 		select {
 		case <-ctx.Done():
 		case <-ib.wake:
+		case <-done:
+			idle++
 		case <-poll.C:
 		}
 	}

@@ -3,9 +3,10 @@
 // scheduled time whether or not the earlier ones were answered, over as
 // many connections as it takes, and its answer time runs from its
 // scheduled time, so that a server that falls behind is charged for the
-// wait (no coordinated omission). Command inboxload (inbox/cmd/inboxload)
-// runs it against the inbox's stores and the plain Handler; a store in
-// another module runs it against its own server the same way.
+// wait (no coordinated omission). [Measure] sweeps rates over several
+// targets; command inboxload runs it against the inbox's stores and the
+// plain Handler (inbox/cmd/inboxload), and against two instances on Redis
+// (csmsgredis/cmd/inboxload).
 package loadtest
 
 import (
@@ -28,8 +29,9 @@ import (
 // Config is one load run. The zero value of each field but URL is a
 // usable default.
 type Config struct {
-	// URL is the push handler's URL: loopback only.
-	URL string
+	// URLs are the push handler's URLs, loopback only: the pushes go to
+	// each in turn, as a front spreading them over instances would.
+	URLs []string
 	// Token is the push Token the handler checks: "" means "token".
 	Token string
 	// AppID is the mini program the pushes are for: "" means
@@ -54,7 +56,7 @@ const MaxPushes = 1_000_000
 var ErrConfig = errors.New("loadtest: bad config")
 
 func (c Config) withDefaults() (Config, error) {
-	if c.URL == "" {
+	if len(c.URLs) == 0 {
 		return c, fmt.Errorf("%w: no URL", ErrConfig)
 	}
 	if c.Token == "" {
@@ -179,7 +181,7 @@ func requests(cfg Config, n int) ([]*http.Request, error) {
 			Header: csmsg.Header{ToUserName: cfg.AppID, FromUserName: "user" + strconv.Itoa(i%cfg.Users), CreateTime: now, MsgType: "text"},
 			MsgID:  prefix + strconv.Itoa(i), Content: "hello " + strconv.Itoa(i),
 		}
-		req, err := csmsgtest.NewRequest(cfg.URL, csmsg.Config{Token: cfg.Token}, csmsgtest.ModePlaintext, msg, csmsg.FormatJSON)
+		req, err := csmsgtest.NewRequest(cfg.URLs[i%len(cfg.URLs)], csmsg.Config{Token: cfg.Token}, csmsgtest.ModePlaintext, msg, csmsg.FormatJSON)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: signing a push: %w", err)
 		}
@@ -227,28 +229,4 @@ func summarize(times []time.Duration, offered float64, elapsed, late time.Durati
 	r.Max = ok[len(ok)-1]
 	r.Achieved = float64(r.OK) / elapsed.Seconds()
 	return r
-}
-
-// Sweep runs cfg at each rate of rates in turn, stopping after the first
-// that does not sustain p99, and returns the results and the highest rate
-// sustained (0 if none). report, if not nil, gets each result as it comes.
-func Sweep(ctx context.Context, cfg Config, rates []int, p99 time.Duration, report func(Result)) ([]Result, int, error) {
-	var results []Result
-	best := 0
-	for _, rate := range rates {
-		cfg.Rate = rate
-		r, err := Run(ctx, cfg)
-		if err != nil {
-			return results, best, err
-		}
-		results = append(results, r)
-		if report != nil {
-			report(r)
-		}
-		if !r.Sustains(p99) {
-			break
-		}
-		best = rate
-	}
-	return results, best, nil
 }

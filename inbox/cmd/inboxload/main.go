@@ -113,64 +113,73 @@ func measure(f flags, out io.Writer) error {
 			rates = append(rates, r)
 		}
 	}
+	var targets []loadtest.Target
 	for _, store := range strings.Split(f.stores, ",") {
-		best := 0
-		for _, rate := range rates {
-			r, err := measureOne(f, store, rate)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "%-6s %s\n", store, r)
-			if !r.Sustains(f.p99) {
-				break
-			}
-			best = rate
+		t, err := target(store, f)
+		if err != nil {
+			return err
 		}
-		if f.sweep != "" {
-			fmt.Fprintf(out, "%-6s max sustained rate (p99 ≤ %s, every push answered): %d/s\n", store, f.p99, best)
-		}
+		targets = append(targets, t)
 	}
-	return nil
+	cfg := loadtest.Config{Duration: f.duration, Users: f.users}
+	return loadtest.Measure(context.Background(), out, targets, rates, f.p99, cfg)
 }
 
-// measureOne offers rate pushes per second to a new server of store.
-func measureOne(f flags, store string, rate int) (loadtest.Result, error) {
-	cfg := loadtest.Config{Rate: rate, Duration: f.duration, Users: f.users}
-	if store == "url" {
+// target is store as a load test's target.
+func target(store string, f flags) (loadtest.Target, error) {
+	switch store {
+	case "url":
 		if f.url == "" {
-			return loadtest.Result{}, errors.New("inboxload: -store url needs -url")
+			return loadtest.Target{}, errors.New("inboxload: -store url needs -url")
 		}
-		cfg.URL = f.url
-		return loadtest.Run(context.Background(), cfg)
+		return loadtest.Target{Name: store, Start: func() (loadtest.Server, error) {
+			return loadtest.Server{URLs: []string{f.url}, Stop: func() {}}, nil
+		}}, nil
+	case "file", "memory", "plain":
+		return loadtest.Target{Name: store, Start: func() (loadtest.Server, error) { return start(store, f) }}, nil
 	}
-	h, closeStore, err := server(store, f)
+	return loadtest.Target{}, fmt.Errorf("inboxload: no store %q (file, memory, plain, url)", store)
+}
+
+// start starts a server of store on a loopback port.
+func start(store string, f flags) (loadtest.Server, error) {
+	h, ib, closeStore, err := server(store, f)
 	if err != nil {
-		return loadtest.Result{}, err
+		return loadtest.Server{}, err
 	}
-	defer closeStore()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return loadtest.Result{}, err
+		closeStore()
+		return loadtest.Server{}, err
 	}
 	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)}
 	go srv.Serve(l)
-	defer srv.Close()
-	cfg.URL = "http://" + l.Addr().String() + "/wx"
-	return loadtest.Run(context.Background(), cfg)
+	s := loadtest.Server{URLs: []string{"http://" + l.Addr().String() + "/wx"}, Stop: func() {
+		srv.Close()
+		closeStore()
+	}}
+	if ib != nil {
+		s.Waiting = func(ctx context.Context) (int, error) {
+			st, err := ib.Stats(ctx)
+			return st.Queued + st.Running + st.Retrying, err
+		}
+	}
+	return s, nil
 }
 
 // quiet is the servers' logger: warnings and errors only.
 var quiet = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-// server returns the push handler of store, and what closes it.
-func server(store string, f flags) (http.Handler, func(), error) {
+// server returns the push handler of store, its inbox (nil for plain),
+// and what closes it.
+func server(store string, f flags) (http.Handler, *inbox.Inbox, func(), error) {
 	cfg := csmsg.Config{Token: "token", Logger: quiet}
 	if store == "plain" {
 		r, err := csmsg.NewReceiver(cfg)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return r.Handler(func(context.Context, csmsg.Message) (*csmsg.Reply, error) { return nil, nil }), func() {}, nil
+		return r.Handler(func(context.Context, csmsg.Message) (*csmsg.Reply, error) { return nil, nil }), nil, func() {}, nil
 	}
 	opts := inbox.Options{MaxJobs: -1, MaxBytes: -1, Logger: quiet}
 	var ib *inbox.Inbox
@@ -181,19 +190,17 @@ func server(store string, f flags) (http.Handler, func(), error) {
 		path = filepath.Join(f.dir, fmt.Sprintf("inboxload-%d.inbox", os.Getpid()))
 		s, err := boltstore.Open(path, boltstore.Options{MaxBatchDelay: f.delay})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		ib = inbox.New(s, opts)
 	case "memory":
 		ib = inbox.New(memstore.New(nil), opts)
-	default:
-		return nil, nil, fmt.Errorf("inboxload: no store %q (file, memory, plain, url)", store)
 	}
 	cfg.Dedup = ib
 	r, err := csmsg.NewReceiver(cfg)
 	if err != nil {
 		ib.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -203,7 +210,7 @@ func server(store string, f flags) (http.Handler, func(), error) {
 			ib.Run(ctx, func(context.Context, *inbox.Job) error { return nil })
 		}
 	}()
-	return r.Handler(ib.Accept), func() {
+	return r.Handler(ib.Accept), ib, func() {
 		stop()
 		<-ran
 		ib.Close()
