@@ -2,6 +2,7 @@ package csmsgredis
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -23,6 +24,9 @@ const (
 	// maxPipelined is the most calls one pipeline carries.
 	maxPipelined = 128
 )
+
+// errNoReply is a script that got no reply and no error.
+var errNoReply = errors.New("no reply")
 
 // call is one script call waiting for a pipeline.
 type call struct {
@@ -93,10 +97,11 @@ func (q *Queue) pipeline(batch []*call) {
 			cmds[i] = c.s.EvalSha(c.ctx, pipe, q.keys, c.args...)
 		}
 	}
+	var failed error
 	if pipe.Len() > 0 {
 		// Each caller waits on its own context; the pipeline is bounded
 		// by the client's read and write timeouts.
-		_, _ = pipe.Exec(context.Background())
+		_, failed = pipe.Exec(context.Background())
 	}
 	for i, c := range batch {
 		if cmds[i] == nil {
@@ -104,6 +109,15 @@ func (q *Queue) pipeline(batch []*call) {
 			continue
 		}
 		val, err := cmds[i].Result()
+		if err == nil && val == nil {
+			// No reply: every script answers something. go-redis leaves a
+			// command without its error when it gave up dialling after
+			// retries; the pipeline's error says why.
+			err = failed
+			if err == nil {
+				err = errNoReply
+			}
+		}
 		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
 			val, err = c.s.Run(c.ctx, q.rdb, q.keys, c.args...).Result()
 		}

@@ -16,9 +16,9 @@ import (
 // Defaults of an Options' zero fields.
 const (
 	// DefaultWorkers is how many jobs run at once. Jobs mostly wait (on a
-	// model, an API), and on the file store a job's claim and completion
-	// each wait for a shared commit, so throughput grows with workers:
-	// lower it to bound the load on what the jobs call.
+	// model, an API), and each job's completion waits for a store write
+	// (on the file store, a shared commit), so throughput grows with
+	// workers: lower it to bound the load on what the jobs call.
 	DefaultWorkers      = 64
 	DefaultLease        = 30 * time.Second
 	DefaultMaxAttempts  = 8

@@ -44,9 +44,9 @@ func (ib *Inbox) Run(ctx context.Context, fn Func) error {
 	}
 	defer ib.run.Store(false)
 	r := &runner{ib: ib, fn: fn}
-	// Workers claim until loopCtx ends: with ctx, or when the store is
-	// closed. Jobs run on a context of their own, cancelled after the
-	// drain.
+	// The dispatcher claims until loopCtx ends: with ctx, or when the
+	// store is closed. Jobs run on a context of their own, cancelled after
+	// the drain.
 	loopCtx, stopLoop := context.WithCancel(ctx)
 	defer stopLoop()
 	r.stopLoop = stopLoop

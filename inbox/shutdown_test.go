@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,4 +51,47 @@ func TestClaimAtShutdownIsGivenBack(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, jobs, 1, "given back, ready at once")
 	assert.Equal(t, 1, jobs[0].Attempt, "the attempt at shutdown does not count")
+}
+
+// claimCounter records the max of each Claim.
+type claimCounter struct {
+	queue.Store
+	mu   sync.Mutex
+	asks []int
+}
+
+func (s *claimCounter) Claim(ctx context.Context, max int, lease time.Duration) ([]queue.Job, error) {
+	jobs, err := s.Store.Claim(ctx, max, lease)
+	if len(jobs) > 0 {
+		s.mu.Lock()
+		s.asks = append(s.asks, max)
+		s.mu.Unlock()
+	}
+	return jobs, err
+}
+
+// TestOneClaimServesIdleWorkers: Run claims a job for each idle worker in
+// one call, and they run together.
+func TestOneClaimServesIdleWorkers(t *testing.T) {
+	store := &claimCounter{Store: memstore.New(nil)}
+	ib := inbox.New(store, testOptions(inbox.Options{Workers: 4}))
+	for _, user := range []string{"a", "b", "c", "d", "e"} {
+		accept(t, ib, text(user, "1", "x"))
+	}
+	var running atomic.Int32
+	together := make(chan struct{})
+	stop := run(t, ib, func(ctx context.Context, _ *inbox.Job) error {
+		if running.Add(1) == 4 {
+			close(together)
+		}
+		<-together // the first four run at once
+		return nil
+	})
+	defer stop()
+	eventually(t, func() bool { st, _ := ib.Stats(context.Background()); return st.Queued+st.Running == 0 }, "every job ran")
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	require.NotEmpty(t, store.asks)
+	assert.Equal(t, 4, store.asks[0], "the first claim asks for every idle worker")
+	assert.Equal(t, int32(5), running.Load())
 }
