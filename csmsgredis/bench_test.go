@@ -53,7 +53,7 @@ func BenchmarkClaimComplete(b *testing.B) {
 					return
 				}
 				if len(jobs) == 1 {
-					if err := q.Complete(ctx, jobs[0].Lease); err != nil {
+					if _, err := q.Complete(ctx, jobs[0].Lease); err != nil {
 						b.Error(err)
 						return
 					}

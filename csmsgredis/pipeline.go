@@ -3,6 +3,7 @@ package csmsgredis
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -69,6 +70,12 @@ func (q *Queue) do(ctx context.Context, s *redis.Script, args []any) (any, error
 func (q *Queue) send() {
 	p := &q.pipes
 	for {
+		// Yield once first, so that the calls whose goroutines are
+		// runnable now join this pipeline rather than the next: on the
+		// 2-core machine of the README's figures this cut the answer
+		// times' p99 at 3,000 pushes/s from 15–43 ms to 9–12 ms in
+		// alternating runs.
+		runtime.Gosched()
 		p.mu.Lock()
 		n := min(len(p.waiting), maxPipelined)
 		if n == 0 {

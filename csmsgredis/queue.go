@@ -127,11 +127,17 @@ func (c cmd) List() ([]any, error) {
 
 // leased runs a script on lease l: a reply 0 is [queue.ErrLeaseLost].
 func (q *Queue) leased(ctx context.Context, op string, s *redis.Script, l queue.Lease, args ...any) error {
+	_, err := q.leasedN(ctx, op, s, l, args...)
+	return err
+}
+
+// leasedN is leased, with the script's reply.
+func (q *Queue) leasedN(ctx context.Context, op string, s *redis.Script, l queue.Lease, args ...any) (int64, error) {
 	n, err := q.run(ctx, op, s, append([]any{l.ID, l.Token}, args...)...).Int()
 	if err == nil && n == 0 {
 		err = queue.ErrLeaseLost
 	}
-	return err
+	return n, err
 }
 
 // onDead runs a script on dead letter id: a reply 0 is
@@ -215,8 +221,9 @@ func (q *Queue) Renew(ctx context.Context, l queue.Lease, lease time.Duration) e
 }
 
 // Complete implements [queue.Store].
-func (q *Queue) Complete(ctx context.Context, l queue.Lease) error {
-	return q.leased(ctx, "complete", completeScript, l)
+func (q *Queue) Complete(ctx context.Context, l queue.Lease) (next bool, err error) {
+	n, err := q.leasedN(ctx, "complete", completeScript, l)
+	return n == 2 && err == nil, err
 }
 
 // Retry implements [queue.Store].

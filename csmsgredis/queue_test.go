@@ -162,7 +162,8 @@ func TestLeasesOnRedisClock(t *testing.T) {
 	assert.Empty(t, none, "leased")
 	second := claimWhenDue(claimed, "the lease expired")
 	assert.Equal(t, 2, second[0].Attempt)
-	assert.ErrorIs(t, q.Complete(ctx, first[0].Lease), queue.ErrLeaseLost)
+	_, err = q.Complete(ctx, first[0].Lease)
+	assert.ErrorIs(t, err, queue.ErrLeaseLost)
 	retried := time.Now()
 	require.NoError(t, q.Retry(ctx, second[0].Lease, lease, "boom"))
 	none, err = q.Claim(ctx, 1, lease)
@@ -170,7 +171,9 @@ func TestLeasesOnRedisClock(t *testing.T) {
 	assert.Empty(t, none, "in backoff")
 	third := claimWhenDue(retried, "the backoff ended")
 	assert.Equal(t, "boom", third[0].LastError)
-	require.NoError(t, q.Complete(ctx, third[0].Lease))
+	next, err := q.Complete(ctx, third[0].Lease)
+	require.NoError(t, err)
+	assert.False(t, next)
 }
 
 // Purge forgets more than one script's batch, in several scripts.

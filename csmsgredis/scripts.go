@@ -144,11 +144,13 @@ redis.call('ZADD', K.wait, e, g)
 return 1
 `)
 
+// completeScript answers 2 instead of 1 when the group has a next job.
 var completeScript = script(`
 local g = held(ARGV[3], ARGV[4], now())
 if not g then return 0 end
 unqueue(ARGV[3], g)
 forget(ARGV[3])
+if redis.call('EXISTS', gk(g)) == 1 then return 2 end
 return 1
 `)
 

@@ -90,25 +90,22 @@ type runner struct {
 // dispatch claims jobs for the idle workers and hands them over, until
 // ctx ends or the store is closed; then it waits for the running jobs. One
 // claim takes a job for each idle worker that the store has ready, so
-// that under load a claim serves many jobs (and many accepts or
-// completions that came meanwhile): a job costs the store little more
-// than its completion. It claims again when a push was accepted here,
-// when a job finished (its user's next job may be ready), and every
-// PollInterval (for backoffs, expired leases and other instances'
-// accepts).
+// that under load a claim serves many jobs. It claims only when a job
+// may be ready: a push was accepted here, a completion found its user's
+// next job, the last claim filled every idle worker, or PollInterval
+// passed (for backoffs, expired leases and other instances' accepts).
 func (r *runner) dispatch(ctx, jobsCtx context.Context) {
 	defer r.wg.Done()
 	ib := r.ib
 	jobs := make(chan queue.Job)
-	done := make(chan struct{}, ib.opts.Workers) // a worker finished a job
+	done := make(chan bool, ib.opts.Workers) // a worker finished a job: whether another may be ready
 	var workers sync.WaitGroup
 	for range ib.opts.Workers {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				r.work(jobsCtx, j)
-				done <- struct{}{}
+				done <- r.work(jobsCtx, j)
 			}
 		}()
 	}
@@ -116,23 +113,27 @@ func (r *runner) dispatch(ctx, jobsCtx context.Context) {
 		close(jobs)
 		workers.Wait()
 	}()
-	idle := ib.opts.Workers
-	poll := time.NewTimer(ib.opts.PollInterval)
+	poll := time.NewTicker(ib.opts.PollInterval)
 	defer poll.Stop()
+	idle, ready := ib.opts.Workers, true
 	for ctx.Err() == nil {
 		for finished := true; finished; { // count the workers that finished meanwhile
 			select {
-			case <-done:
-				idle++
+			case more := <-done:
+				idle, ready = idle+1, ready || more
 			default:
 				finished = false
 			}
 		}
-		if idle == 0 {
+		if idle == 0 || !ready {
 			select {
 			case <-ctx.Done():
-			case <-done:
-				idle++
+			case more := <-done:
+				idle, ready = idle+1, ready || more
+			case <-ib.wake:
+				ready = true
+			case <-poll.C:
+				ready = true
 			}
 			continue
 		}
@@ -164,25 +165,9 @@ func (r *runner) dispatch(ctx, jobsCtx context.Context) {
 		for _, j := range claimed {
 			jobs <- j // an idle worker takes it
 		}
-		if len(claimed) > 0 && len(claimed) == idle {
-			idle = 0
-			continue // more may be ready
-		}
+		// A claim that filled every idle worker may have left jobs ready.
+		ready = len(claimed) > 0 && len(claimed) == idle
 		idle -= len(claimed)
-		if !poll.Stop() {
-			select {
-			case <-poll.C:
-			default:
-			}
-		}
-		poll.Reset(ib.opts.PollInterval)
-		select {
-		case <-ctx.Done():
-		case <-ib.wake:
-		case <-done:
-			idle++
-		case <-poll.C:
-		}
 	}
 }
 
@@ -222,30 +207,30 @@ func settle(ctx context.Context, call func(ctx context.Context) error) error {
 	return call(ctx)
 }
 
-// work runs one claimed job and records its outcome.
-func (r *runner) work(ctx context.Context, qj queue.Job) {
+// work runs one claimed job and records its outcome. It reports whether
+// that outcome made another job ready: the group's next, after a
+// completion that found one or a dead letter.
+func (r *runner) work(ctx context.Context, qj queue.Job) (more bool) {
 	ib := r.ib
 	log := ib.logger.With(slog.Uint64("job", qj.Lease.ID), slog.Int("attempt", qj.Attempt))
-	dead := func(reason string) {
+	dead := func(reason string) bool {
 		if err := settle(ctx, func(ctx context.Context) error { return ib.store.Dead(ctx, qj.Lease, reason) }); err != nil {
 			log.ErrorContext(ctx, "inbox: dead-lettering a job failed", slog.Any("err", err))
-			return
+			return false
 		}
 		log.ErrorContext(ctx, "inbox: job dead-lettered", slog.String("reason", reason))
+		return true
 	}
 	maxAttempts := ib.opts.MaxAttempts
 	if qj.Attempt > maxAttempts {
-		dead(fmt.Sprintf("attempt %d never finished (the process died or lost the lease each time); last error: %s", qj.Attempt-1, qj.LastError))
-		return
+		return dead(fmt.Sprintf("attempt %d never finished (the process died or lost the lease each time); last error: %s", qj.Attempt-1, qj.LastError))
 	}
 	if age := ib.opts.Now().Sub(qj.Accepted); age > ib.opts.MaxAge {
-		dead(fmt.Sprintf("accepted %v ago, past WeChat's 48-hour reply window", age.Round(time.Second)))
-		return
+		return dead(fmt.Sprintf("accepted %v ago, past WeChat's 48-hour reply window", age.Round(time.Second)))
 	}
 	msg, err := decode(qj.Body)
 	if err != nil {
-		dead(fmt.Sprintf("the stored message does not parse: %v", err))
-		return
+		return dead(fmt.Sprintf("the stored message does not parse: %v", err))
 	}
 	job := &Job{Message: msg, Key: qj.Key, ID: qj.Lease.ID, Attempt: qj.Attempt, Accepted: qj.Accepted,
 		LastError: qj.LastError, store: ib.store, lease: qj.Lease, steps: qj.Steps}
@@ -259,7 +244,12 @@ func (r *runner) work(ctx context.Context, qj queue.Job) {
 	case lost:
 		log.WarnContext(ctx, "inbox: the job's lease was lost; it runs again elsewhere", slog.Any("err", err))
 	case err == nil:
-		if err := settle(ctx, func(ctx context.Context) error { return ib.store.Complete(ctx, qj.Lease) }); err != nil {
+		err := settle(ctx, func(ctx context.Context) error {
+			var err error
+			more, err = ib.store.Complete(ctx, qj.Lease)
+			return err
+		})
+		if err != nil {
 			log.ErrorContext(ctx, "inbox: completing a job failed; it will run again", slog.Any("err", err))
 		}
 	case r.stopping.Load():
@@ -267,17 +257,18 @@ func (r *runner) work(ctx context.Context, qj queue.Job) {
 			log.ErrorContext(ctx, "inbox: returning a job at shutdown failed", slog.Any("err", err))
 		}
 	case isPermanent(err):
-		dead("permanent: " + err.Error())
+		return dead("permanent: " + err.Error())
 	case qj.Attempt >= maxAttempts:
-		dead(err.Error())
+		return dead(err.Error())
 	default:
 		delay := ib.opts.Backoff(qj.Attempt)
 		if serr := settle(ctx, func(ctx context.Context) error { return ib.store.Retry(ctx, qj.Lease, delay, err.Error()) }); serr != nil {
 			log.ErrorContext(ctx, "inbox: scheduling a retry failed", slog.Any("err", serr))
-			return
+			return false
 		}
 		log.WarnContext(ctx, "inbox: job failed, retrying", slog.Duration("delay", delay), slog.Any("err", err))
 	}
+	return more
 }
 
 // call runs fn, turning a panic into an error matching ErrPanic, and

@@ -333,36 +333,36 @@ func (t tx) enqueue(id uint64, j *jobRec) error {
 }
 
 // unqueue takes j, its group's head, out of the group, and makes the
-// group's next job its head.
-func (t tx) unqueue(j *jobRec) error {
+// group's next job its head: next reports whether there is one.
+func (t tx) unqueue(j *jobRec) (next bool, err error) {
 	q := t.Bucket(bucketQueue)
 	if err := q.Delete(j.Queued); err != nil {
-		return err
+		return false, err
 	}
 	if err := t.Bucket(bucketReady).Delete(j.Ready); err != nil {
-		return err
+		return false, err
 	}
 	j.Queued, j.Ready = nil, nil
 	if err := t.add(metaLive, -1); err != nil {
-		return err
+		return false, err
 	}
 	if err := t.add(metaBytes, -int64(len(j.Body))); err != nil {
-		return err
+		return false, err
 	}
 	prefix := groupPrefix(j.Group)
 	k, v := q.Cursor().Seek(prefix)
 	if k == nil || !bytes.HasPrefix(k, prefix) {
-		return nil
+		return false, nil
 	}
 	nextID := binary.BigEndian.Uint64(v)
-	next, err := t.job(nextID)
-	if err != nil || next == nil {
-		return fmt.Errorf("inbox: job %d of a group is missing: %w", nextID, err)
+	nj, err := t.job(nextID)
+	if err != nil || nj == nil {
+		return false, fmt.Errorf("inbox: job %d of a group is missing: %w", nextID, err)
 	}
-	if err := t.setReady(nextID, next, next.Accepted, readyWaiting); err != nil {
-		return err
+	if err := t.setReady(nextID, nj, nj.Accepted, readyWaiting); err != nil {
+		return false, err
 	}
-	return t.putJob(nextID, next)
+	return true, t.putJob(nextID, nj)
 }
 
 // forget deletes job id, gone for good, with its steps, and starts its
@@ -569,13 +569,15 @@ func (s *Store) Renew(_ context.Context, l queue.Lease, lease time.Duration) err
 }
 
 // Complete implements [queue.Store].
-func (s *Store) Complete(_ context.Context, l queue.Lease) error {
-	return s.held(l, func(t tx, j *jobRec) error {
-		if err := t.unqueue(j); err != nil {
+func (s *Store) Complete(_ context.Context, l queue.Lease) (next bool, err error) {
+	err = s.held(l, func(t tx, j *jobRec) error {
+		var err error
+		if next, err = t.unqueue(j); err != nil { // a batch may run this twice: next is set afresh
 			return err
 		}
 		return t.forget(l.ID, j)
 	})
+	return next && err == nil, err
 }
 
 // Retry implements [queue.Store].
@@ -604,7 +606,7 @@ func (s *Store) Return(_ context.Context, l queue.Lease) error {
 // Dead implements [queue.Store].
 func (s *Store) Dead(_ context.Context, l queue.Lease, reason string) error {
 	return s.held(l, func(t tx, j *jobRec) error {
-		if err := t.unqueue(j); err != nil {
+		if _, err := t.unqueue(j); err != nil {
 			return err
 		}
 		j.Leased, j.Died, j.Reason = 0, t.now, reason

@@ -55,12 +55,12 @@ type reporting struct {
 }
 
 // Complete implements queue.Store.
-func (s reporting) Complete(ctx context.Context, l queue.Lease) error {
-	err := s.Store.Complete(ctx, l)
+func (s reporting) Complete(ctx context.Context, l queue.Lease) (bool, error) {
+	next, err := s.Store.Complete(ctx, l)
 	if err == nil {
 		s.events.emit("%s %d", eventCommit, l.ID)
 	}
-	return err
+	return next, err
 }
 
 // Func is the bot's job: it reports its start, thinks for up to think (a

@@ -184,14 +184,16 @@ func (s *Store) Renew(_ context.Context, l queue.Lease, lease time.Duration) err
 }
 
 // Complete implements [queue.Store].
-func (s *Store) Complete(_ context.Context, l queue.Lease) error {
-	return s.onHeld(l, func(j *job) {
+func (s *Store) Complete(_ context.Context, l queue.Lease) (next bool, err error) {
+	err = s.onHeld(l, func(j *job) {
 		s.unqueue(j)
 		delete(s.jobs, j.id)
 		if k := s.keys[j.key]; k != nil {
 			k.job = 0
 		}
+		next = len(s.groups[j.group]) > 0
 	})
+	return next && err == nil, err
 }
 
 // Retry implements [queue.Store].

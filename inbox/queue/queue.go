@@ -43,8 +43,10 @@ type Store interface {
 	Renew(ctx context.Context, l Lease, lease time.Duration) error
 
 	// Complete removes l's job, its body and its Once records; its key
-	// stays for the key retention. The group's next job becomes ready.
-	Complete(ctx context.Context, l Lease) error
+	// stays for the key retention. The group's next job becomes ready:
+	// next reports whether the group has one, so that a caller need not
+	// claim after each completion to find out.
+	Complete(ctx context.Context, l Lease) (next bool, err error)
 
 	// Retry leaves l's job at its group's head, ready again after delay,
 	// with lastErr kept.

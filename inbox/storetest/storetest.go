@@ -86,6 +86,14 @@ func (e *env) claim(max int) []queue.Job {
 	return jobs
 }
 
+// complete completes l, and returns whether its group has a next job.
+func (e *env) complete(l queue.Lease) bool {
+	e.t.Helper()
+	next, err := e.s.Complete(e.ctx, l)
+	require.NoError(e.t, err)
+	return next
+}
+
 // claimedKeys returns the keys of the jobs a claim of up to max gets.
 func (e *env) claimedKeys(max int) ([]string, []queue.Job) {
 	e.t.Helper()
@@ -159,11 +167,11 @@ var cases = []struct {
 		e.accept("b2", "b", "x")
 		keys, jobs := e.claimedKeys(10)
 		assert.Equal(t, []string{"a1", "b1"}, keys, "one job per group, oldest first")
-		require.NoError(t, e.s.Complete(e.ctx, jobs[0].Lease))
+		assert.True(t, e.complete(jobs[0].Lease), "a2 is next")
 		keys, jobs2 := e.claimedKeys(10)
 		assert.Equal(t, []string{"a2"}, keys)
-		require.NoError(t, e.s.Complete(e.ctx, jobs[1].Lease))
-		require.NoError(t, e.s.Complete(e.ctx, jobs2[0].Lease))
+		assert.True(t, e.complete(jobs[1].Lease), "b2 is next")
+		assert.False(t, e.complete(jobs2[0].Lease), "a has no next job")
 		keys, _ = e.claimedKeys(10)
 		assert.Equal(t, []string{"b2"}, keys)
 	}},
@@ -185,14 +193,16 @@ var cases = []struct {
 		assert.Empty(t, e.claim(1), "renewed")
 		e.c.Advance(time.Second)
 		// The lease expired: every call on it fails, before and after a new claim.
-		assert.ErrorIs(t, e.s.Complete(e.ctx, first.Lease), queue.ErrLeaseLost)
+		next, err := e.s.Complete(e.ctx, first.Lease)
+		assert.ErrorIs(t, err, queue.ErrLeaseLost)
+		assert.False(t, next)
 		second := e.claim(1)
 		require.Len(t, second, 1)
 		assert.Equal(t, 2, second[0].Attempt)
 		assert.Greater(t, second[0].Lease.Token, first.Lease.Token)
 		for name, call := range map[string]func(queue.Lease) error{
 			"Renew":    func(l queue.Lease) error { return e.s.Renew(e.ctx, l, lease) },
-			"Complete": func(l queue.Lease) error { return e.s.Complete(e.ctx, l) },
+			"Complete": func(l queue.Lease) error { _, err := e.s.Complete(e.ctx, l); return err },
 			"Retry":    func(l queue.Lease) error { return e.s.Retry(e.ctx, l, 0, "e") },
 			"Return":   func(l queue.Lease) error { return e.s.Return(e.ctx, l) },
 			"Dead":     func(l queue.Lease) error { return e.s.Dead(e.ctx, l, "r") },
@@ -200,8 +210,9 @@ var cases = []struct {
 		} {
 			assert.ErrorIs(t, call(first.Lease), queue.ErrLeaseLost, name)
 		}
-		require.NoError(t, e.s.Complete(e.ctx, second[0].Lease))
-		assert.ErrorIs(t, e.s.Complete(e.ctx, second[0].Lease), queue.ErrLeaseLost, "completed")
+		assert.False(t, e.complete(second[0].Lease))
+		_, err = e.s.Complete(e.ctx, second[0].Lease)
+		assert.ErrorIs(t, err, queue.ErrLeaseLost, "completed")
 	}},
 	{"RetryBackoffDelaysOnlyItsGroup", func(t *testing.T, e *env) {
 		e.accept("a1", "a", "x")
@@ -212,7 +223,7 @@ var cases = []struct {
 		assert.Equal(t, queue.Stats{Queued: 2, Retrying: 1, Bytes: 3, Oldest: jobs[0].Accepted}, e.stats())
 		keys, b := e.claimedKeys(10)
 		assert.Equal(t, []string{"b1"}, keys)
-		require.NoError(t, e.s.Complete(e.ctx, b[0].Lease))
+		assert.False(t, e.complete(b[0].Lease), "b has no next job")
 		e.c.Advance(time.Minute)
 		keys, again := e.claimedKeys(10)
 		assert.Equal(t, []string{"a1"}, keys, "the head retries before a2")
@@ -245,10 +256,10 @@ var cases = []struct {
 		assert.Equal(t, []string{"a2"}, keys)
 		require.NoError(t, e.s.Revive(e.ctx, id))
 		assert.ErrorIs(t, e.s.Revive(e.ctx, id), queue.ErrNotFound)
-		require.NoError(t, e.s.Complete(e.ctx, next[0].Lease))
+		assert.True(t, e.complete(next[0].Lease), "a3 is next")
 		keys, next = e.claimedKeys(10)
 		assert.Equal(t, []string{"a3"}, keys)
-		require.NoError(t, e.s.Complete(e.ctx, next[0].Lease))
+		assert.True(t, e.complete(next[0].Lease), "the revived a1 is next")
 		revived := e.claim(10)
 		require.Len(t, revived, 1)
 		assert.Equal(t, "a1", revived[0].Key)
@@ -292,7 +303,7 @@ var cases = []struct {
 		require.NotZero(t, a.ID)
 		// A completed job frees its room; a dead letter does too.
 		jobs := e.claim(10)
-		require.NoError(t, e.s.Complete(e.ctx, jobs[0].Lease))
+		assert.False(t, e.complete(jobs[0].Lease), "its group has no next job")
 		require.NoError(t, e.s.Dead(e.ctx, jobs[1].Lease, "r"))
 		assert.Equal(t, queue.Stats{Running: 1, Dead: 1, Bytes: 1, Oldest: jobs[2].Accepted}, e.stats())
 		require.NoError(t, push("k4", "12345", 2, 10))
@@ -308,7 +319,7 @@ var cases = []struct {
 		jobs := e.claim(2)
 		require.NoError(t, e.s.Retry(e.ctx, jobs[1].Lease, time.Minute, "e"))
 		assert.Equal(t, queue.Stats{Queued: 2, Retrying: 1, Running: 1, Bytes: 7, Oldest: first}, e.stats())
-		require.NoError(t, e.s.Complete(e.ctx, jobs[0].Lease))
+		assert.True(t, e.complete(jobs[0].Lease), "a2 is next")
 		assert.Equal(t, queue.Stats{Queued: 2, Retrying: 1, Bytes: 5, Oldest: first.Add(time.Second)}, e.stats())
 		e.c.Advance(lease + time.Minute)
 		assert.Equal(t, queue.Stats{Queued: 3, Bytes: 5, Oldest: first.Add(time.Second)}, e.stats())
@@ -318,7 +329,7 @@ var cases = []struct {
 		e.accept("waiting", "g1", "x")
 		_, err := e.s.Accept(e.ctx, queue.Push{Key: "answered", Answer: []byte("a")})
 		require.NoError(t, err)
-		require.NoError(t, e.s.Complete(e.ctx, e.claim(1)[0].Lease))
+		assert.True(t, e.complete(e.claim(1)[0].Lease), "waiting is next")
 		e.c.Advance(10*time.Minute - time.Second)
 		p, err := e.s.Purge(e.ctx, 10*time.Minute, time.Hour)
 		require.NoError(t, err)
@@ -417,7 +428,8 @@ var cases = []struct {
 						mu.Lock()
 						order = append(order, j.Key)
 						mu.Unlock()
-						assert.NoError(t, e.s.Complete(e.ctx, j.Lease))
+						_, err := e.s.Complete(e.ctx, j.Lease)
+						assert.NoError(t, err)
 					}
 				}
 			}()
