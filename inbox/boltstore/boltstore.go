@@ -5,8 +5,9 @@
 //
 // Every change is committed and fsynced before its call returns, so an
 // accepted push survives a crash or a power cut once Accept has answered.
-// Concurrent accepts are committed together (bbolt's DB.Batch), one fsync
-// for all of them.
+// Concurrent writes (accepts, claims, completions) are committed together,
+// one commit for all that arrived while the previous one was being
+// written (see commit.go): an idle store commits an accept at once.
 //
 // # One process
 //
@@ -68,18 +69,15 @@ type Options struct {
 	// file: 0 means DefaultTimeout.
 	Timeout time.Duration
 
-	// MaxBatchDelay is how long an accept waits for others to commit with
-	// it: 0 means 2ms.
-	MaxBatchDelay time.Duration
-
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // Store is the bbolt [queue.Store]. Make one with [Open].
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db      *bolt.DB
+	now     func() time.Time
+	commits committer // the writes waiting for a shared commit (commit.go)
 }
 
 var (
@@ -113,10 +111,6 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("inbox: opening the store: %w", err)
-	}
-	db.MaxBatchDelay = opts.MaxBatchDelay
-	if db.MaxBatchDelay <= 0 {
-		db.MaxBatchDelay = 2 * time.Millisecond
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
@@ -399,7 +393,7 @@ func (t tx) forget(id uint64, j *jobRec) error {
 func (s *Store) Accept(_ context.Context, p queue.Push) (queue.Accepted, error) {
 	var out queue.Accepted
 	var refused error
-	err := s.db.Batch(func(btx *bolt.Tx) error {
+	err := s.batch(func(btx *bolt.Tx) error {
 		out, refused = queue.Accepted{}, nil
 		t := tx{btx, s.now().UnixNano()}
 		r, err := t.key(p.Key)
@@ -470,7 +464,7 @@ func (s *Store) Claim(_ context.Context, max int, lease time.Duration) ([]queue.
 	}
 	// Claims of many workers share a commit: fn may run more than once, on
 	// a fresh transaction each time.
-	err := s.db.Batch(func(btx *bolt.Tx) error {
+	err := s.batch(func(btx *bolt.Tx) error {
 		out = nil
 		t := tx{btx, s.now().UnixNano()}
 		var ids []uint64
@@ -535,7 +529,7 @@ func (s *Store) anyReady() (bool, error) {
 // a fresh transaction each time.
 func (s *Store) held(l queue.Lease, fn func(t tx, j *jobRec) error) error {
 	var lost error
-	err := s.db.Batch(func(btx *bolt.Tx) error {
+	err := s.batch(func(btx *bolt.Tx) error {
 		lost = nil
 		t := tx{btx, s.now().UnixNano()}
 		j, err := t.job(l.ID)

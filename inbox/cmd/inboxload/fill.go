@@ -43,7 +43,7 @@ func fill(dir string, n int, heap string, out io.Writer) error {
 	}
 	start := time.Now()
 	report(0, start)
-	const accepters = 1000 // concurrent accepts share a commit (bbolt's MaxBatchSize)
+	const accepters = 1000 // concurrent accepts share a commit, up to a thousand a commit
 	step := max(n/10, 1)
 	var next atomic.Int64
 	var firstErr error

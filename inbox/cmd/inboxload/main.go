@@ -35,7 +35,6 @@ import (
 
 	"github.com/csmsg/csmsg"
 	"github.com/csmsg/csmsg/inbox"
-	"github.com/csmsg/csmsg/inbox/boltstore"
 	"github.com/csmsg/csmsg/inbox/loadtest"
 	"github.com/csmsg/csmsg/inbox/memstore"
 )
@@ -54,7 +53,6 @@ type flags struct {
 	fill     int
 	profile  string
 	heap     string
-	delay    time.Duration
 }
 
 func main() {
@@ -77,7 +75,6 @@ func run() error {
 	flag.BoolVar(&f.process, "process", true, "run the inbox's jobs (doing nothing) while offering")
 	flag.IntVar(&f.fill, "fill", 0, "instead: accept this many jobs into a file-store inbox without running them, and report the heap")
 	flag.StringVar(&f.profile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
-	flag.DurationVar(&f.delay, "batchdelay", 0, "the file store's MaxBatchDelay: 0 means boltstore's default")
 	flag.StringVar(&f.heap, "memprofile", "", "with -fill: write a heap profile to this file at the end")
 	flag.Parse()
 	if f.profile != "" {
@@ -186,13 +183,11 @@ func server(store string, f flags) (http.Handler, *inbox.Inbox, func(), error) {
 	var path string
 	switch store {
 	case "file":
-		// inbox.Open, with the batch delay of -batchdelay.
 		path = filepath.Join(f.dir, fmt.Sprintf("inboxload-%d.inbox", os.Getpid()))
-		s, err := boltstore.Open(path, boltstore.Options{MaxBatchDelay: f.delay})
-		if err != nil {
+		var err error
+		if ib, err = inbox.Open(path, opts); err != nil {
 			return nil, nil, nil, err
 		}
-		ib = inbox.New(s, opts)
 	case "memory":
 		ib = inbox.New(memstore.New(nil), opts)
 	}
