@@ -55,6 +55,11 @@
 // groups that came due, Stats reads every leased or backing-off group, and
 // Purge forgets at most a thousand keys and dead letters per script.
 //
+// A Queue sends its calls in pipelines: the calls that arrive while
+// earlier ones are on their way to Redis go together, one write and one
+// read for all, a few pipelines at a time. Each script is still
+// atomic; a pipeline orders nothing between its callers.
+//
 // # Time, leases and fencing
 //
 // Lease ends, backoffs, acceptance and death times are read from Redis's
@@ -135,7 +140,8 @@
 // keep it on a private network with AUTH (and TLS across hosts). A
 // completed or dropped job leaves its dedup key in {P}:kfree until the
 // inbox's key retention ends; the format version in {P}:format is checked
-// by [NewQueue] ([queue.ErrFormat] for another format).//
+// by [NewQueue] ([queue.ErrFormat] for another format).
+//
 // # Deduplication
 //
 // [Dedup] is a [csmsg.Deduper] kept in Redis, so that a push is handled
